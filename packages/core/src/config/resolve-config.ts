@@ -1,0 +1,307 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import type { AdvantageSettings } from '../advantages.js';
+import type { ObjectiveSettings } from '../contracts/objective-settings.js';
+import type { AuxiliarySource, EkiplStepSettings, WeightedReward } from '../ekipl-step.js';
+import { ConfigError, type ConfigIssue } from '../errors/config-error.js';
+import { EkiplError } from '../errors/ekipl-error.js';
+import { type AnyPluginDefinition, type PluginInstances, type PluginKind } from '../plugin/define-plugin.js';
+import { type BuiltinPlugin, loadPlugin } from '../plugin/load-plugin.js';
+import { parsePluginOptions, schemaKeysAt } from '../plugin/plugin-options.js';
+import type { Random } from '../random.js';
+import { type ConfigPath, type ConfigSource, type SchemaIssue, locateIssue, toConfigIssues } from './issues.js';
+import { type ValidatedConfig, configSchema } from './schema.js';
+import { parseConfigText } from './source.js';
+
+/** A plugin reference after loading: the definition, and its options validated with defaults filled. */
+export interface ResolvedPlugin<K extends PluginKind = PluginKind> {
+  /** Instance name: the config's `name`, else the plugin's name. */
+  name: string;
+  /** The `use:` reference as written. */
+  use: string;
+  plugin: AnyPluginDefinition & { kind: K };
+  options: Record<string, unknown>;
+}
+
+export interface ResolvedConfig {
+  /** Every section with defaults filled, plugin options included: what `ekipl validate` prints. */
+  config: ValidatedConfig;
+  /** Absolute path of the config file, when it came from one. */
+  file?: string;
+  configDirectory: string;
+  plugins: {
+    dataset: ResolvedPlugin<'dataset'>;
+    policy: ResolvedPlugin<'policy'>;
+    auxiliary: (ResolvedPlugin<'auxiliary'> & { samples: number })[];
+    reward: (ResolvedPlugin<'reward'> & { weight: number })[];
+    selector: ResolvedPlugin<'selector'>;
+    estimator: ResolvedPlugin<'estimator'>;
+  };
+}
+
+export interface ResolveConfigOptions {
+  builtins: readonly BuiltinPlugin[];
+  /** Where relative paths and npm packages are resolved from; defaults to the file's folder or cwd. */
+  configDirectory?: string;
+  source?: ConfigSource;
+}
+
+/** Reads, validates and resolves a config file; every problem found is reported at once in a ConfigError. */
+export async function loadConfig(file: string, options: Omit<ResolveConfigOptions, 'source'>): Promise<ResolvedConfig> {
+  const absolute = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error);
+    throw new ConfigError([{ path: '', message: reason, file }]);
+  }
+  const { raw, source } = parseConfigText(text, file);
+  const resolved = await resolveConfig(raw, {
+    ...options,
+    source,
+    configDirectory: options.configDirectory ?? dirname(absolute),
+  });
+  resolved.file = absolute;
+  return resolved;
+}
+
+/** Validates a parsed config, loads its plugins and validates their options. */
+export async function resolveConfig(raw: unknown, options: ResolveConfigOptions): Promise<ResolvedConfig> {
+  const { source, builtins } = options;
+  const configDirectory = options.configDirectory ?? process.cwd();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([
+      locateIssue([], 'the config must be a mapping of sections (run, dataset, policy, auxiliary, reward, selector, estimator, objective)', 'value', source),
+    ]);
+  }
+  const parsed = configSchema.safeParse(raw);
+  const issues: ConfigIssue[] = parsed.success
+    ? []
+    : toConfigIssues(parsed.error.issues as unknown as SchemaIssue[], raw, [], source, (path) =>
+        schemaKeysAt(configSchema, path),
+      );
+  // Plugin references are checked even when other parts of the file are wrong, so one run of
+  // `ekipl validate` reports every problem; a broken reference is skipped here (already reported).
+  const sections = parsed.success ? parsed.data : pluginSectionsOf(raw as Record<string, unknown>);
+
+  const resolvePlugin = async <K extends PluginKind>(
+    kind: K,
+    reference: PluginReference | undefined,
+    path: ConfigPath,
+  ): Promise<ResolvedPlugin<K> | undefined> => {
+    if (reference === undefined) return undefined;
+    let plugin: AnyPluginDefinition;
+    try {
+      plugin = await loadPlugin(reference.use, { builtins, configDirectory, expectedKind: kind });
+    } catch (error) {
+      if (!EkiplError.isInstance(error)) throw error;
+      issues.push(locateIssue([...path, 'use'], error.message, 'value', source));
+      return undefined;
+    }
+    const parsedOptions = parsePluginOptions(plugin, reference.options ?? {}, [...path, 'options'], source);
+    if (!parsedOptions.ok) {
+      issues.push(...parsedOptions.issues);
+      return undefined;
+    }
+    return {
+      name: reference.name ?? plugin.name,
+      use: reference.use,
+      plugin: plugin as AnyPluginDefinition & { kind: K },
+      options: (parsedOptions.value ?? {}) as Record<string, unknown>,
+    };
+  };
+
+  const [dataset, policy, selector, estimator, auxiliary, reward] = await Promise.all([
+    resolvePlugin('dataset', sections.dataset, ['dataset']),
+    resolvePlugin('policy', sections.policy, ['policy']),
+    resolvePlugin('selector', sections.selector, ['selector']),
+    resolvePlugin('estimator', sections.estimator, ['estimator']),
+    Promise.all((sections.auxiliary ?? []).map((entry, i) => resolvePlugin('auxiliary', entry, ['auxiliary', i]))),
+    Promise.all((sections.reward ?? []).map((entry, i) => resolvePlugin('reward', entry, ['reward', i]))),
+  ]);
+
+  checkUniqueNames(auxiliary, 'auxiliary', 'auxiliary samplers', issues, source);
+  checkUniqueNames(reward, 'reward', 'rewards', issues, source);
+  auxiliary.forEach((entry, i) => {
+    if (entry?.name === 'policy') {
+      issues.push(locateIssue(['auxiliary', i, 'name'], '"policy" is the policy\'s own source name; choose another name', 'key', source));
+    }
+  });
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(sortByPosition(issues));
+  const config = parsed.data;
+
+  // Everything resolved: write the filled-in plugin options back so the printed config is complete.
+  const withOptions = <T extends { options?: Record<string, unknown> | undefined }>(entry: T, resolved: ResolvedPlugin) => ({
+    ...entry,
+    options: resolved.options,
+  });
+  const resolvedConfig: ValidatedConfig = {
+    ...config,
+    dataset: withOptions(config.dataset, dataset!),
+    policy: withOptions(config.policy, policy!),
+    selector: withOptions(config.selector, selector!),
+    estimator: withOptions(config.estimator, estimator!),
+    auxiliary: config.auxiliary.map((entry, i) => ({ ...withOptions(entry, auxiliary[i]!), name: auxiliary[i]!.name, samples: entry.samples ?? config.run.groupSize })),
+    reward: config.reward.map((entry, i) => ({ ...withOptions(entry, reward[i]!), name: reward[i]!.name })),
+  };
+  return {
+    config: resolvedConfig,
+    configDirectory,
+    plugins: {
+      dataset: dataset!,
+      policy: policy!,
+      selector: selector!,
+      estimator: estimator!,
+      auxiliary: auxiliary.map((entry, i) => ({ ...entry!, samples: config.auxiliary[i]!.samples ?? config.run.groupSize })),
+      reward: reward.map((entry, i) => ({ ...entry!, weight: config.reward[i]!.weight })),
+    },
+  };
+}
+
+interface PluginReference {
+  use: string;
+  options?: Record<string, unknown> | undefined;
+  name?: string | undefined;
+}
+
+interface PluginSections {
+  dataset?: PluginReference | undefined;
+  policy?: PluginReference | undefined;
+  selector?: PluginReference | undefined;
+  estimator?: PluginReference | undefined;
+  auxiliary?: (PluginReference | undefined)[];
+  reward?: (PluginReference | undefined)[];
+}
+
+/** The plugin references of a config that failed structural validation, where each is well-formed. */
+function pluginSectionsOf(raw: Record<string, unknown>): PluginSections {
+  const reference = (value: unknown): PluginReference | undefined => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    const entry = value as Record<string, unknown>;
+    if (typeof entry['use'] !== 'string' || entry['use'] === '') return undefined;
+    const options = entry['options'];
+    if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+      return undefined;
+    }
+    return {
+      use: entry['use'],
+      options: options as Record<string, unknown> | undefined,
+      name: typeof entry['name'] === 'string' ? entry['name'] : undefined,
+    };
+  };
+  const list = (value: unknown) => (Array.isArray(value) ? value.map(reference) : []);
+  return {
+    dataset: reference(raw['dataset']),
+    policy: reference(raw['policy']),
+    selector: reference(raw['selector']),
+    estimator: reference(raw['estimator']),
+    auxiliary: list(raw['auxiliary']),
+    reward: list(raw['reward']),
+  };
+}
+
+/** Issues in file order, so they read top to bottom like the file (unlocated ones last). */
+function sortByPosition(issues: ConfigIssue[]): ConfigIssue[] {
+  const key = (issue: ConfigIssue) => (issue.line ?? Number.MAX_SAFE_INTEGER) * 100_000 + (issue.column ?? 0);
+  return issues.slice().sort((a, b) => key(a) - key(b));
+}
+
+function checkUniqueNames(
+  entries: readonly (ResolvedPlugin | undefined)[],
+  section: string,
+  what: string,
+  issues: ConfigIssue[],
+  source: ConfigSource | undefined,
+): void {
+  const seen = new Map<string, number>();
+  entries.forEach((entry, i) => {
+    if (entry === undefined) return;
+    const first = seen.get(entry.name);
+    if (first === undefined) {
+      seen.set(entry.name, i);
+      return;
+    }
+    issues.push(
+      locateIssue(
+        [section, i],
+        `${section}[${first}] and ${section}[${i}] are both named "${entry.name}"; give each of the ${what} a distinct \`name\``,
+        'value',
+        source,
+      ),
+    );
+  });
+}
+
+/** The resolved config as YAML (what `ekipl validate` prints and run directories keep). */
+export function stringifyConfig(config: ValidatedConfig): string {
+  return stringify(config, { lineWidth: 0 });
+}
+
+/** Objective, sampling and advantage settings of a resolved config, as the EKIPL step takes them. */
+export function stepSettings(config: ValidatedConfig): EkiplStepSettings {
+  const { objective, run } = config;
+  const objectiveSettings: ObjectiveSettings = {
+    clipLow: objective.clip,
+    clipHigh: objective.clipHigh ?? objective.clip,
+    beta: objective.beta,
+    aggregation: objective.aggregation,
+    maxCompletionLength: objective.maxCompletionLength,
+    learningRate: objective.learningRate,
+  };
+  const advantage: AdvantageSettings = { baseline: objective.baseline, scaleByStd: objective.scaleByStd };
+  return {
+    groupSize: run.groupSize,
+    objective: objectiveSettings,
+    sampling: {
+      temperature: objective.temperature,
+      topP: objective.topP,
+      topK: objective.topK,
+      maxTokens: objective.maxCompletionLength,
+    },
+    advantage,
+    numIterations: objective.numIterations,
+  };
+}
+
+export interface RunComponents {
+  dataset: PluginInstances['dataset'];
+  policy: PluginInstances['policy'];
+  auxiliary: AuxiliarySource[];
+  rewards: WeightedReward[];
+  selector: PluginInstances['selector'];
+  estimator: PluginInstances['estimator'];
+}
+
+/** Creates every plugin instance of a resolved config, each with its own random stream split from `random`. */
+export async function createComponents(
+  resolved: ResolvedConfig,
+  random: Random,
+  warn: (message: string) => void = () => {},
+): Promise<RunComponents> {
+  const create = async <K extends PluginKind>(entry: ResolvedPlugin<K>, ...labels: (string | number)[]) =>
+    (await entry.plugin.create(entry.options, {
+      name: entry.name,
+      random: random.split('plugin', ...labels),
+      configDirectory: resolved.configDirectory,
+      warn: (message) => warn(`${entry.name}: ${message}`),
+    })) as PluginInstances[K];
+  const { plugins } = resolved;
+  return {
+    dataset: await create(plugins.dataset, 'dataset'),
+    policy: await create(plugins.policy, 'policy'),
+    selector: await create(plugins.selector, 'selector'),
+    estimator: await create(plugins.estimator, 'estimator'),
+    auxiliary: await Promise.all(
+      plugins.auxiliary.map(async (entry, i) => ({
+        name: entry.name,
+        sampler: await create(entry, 'auxiliary', i),
+        samples: entry.samples,
+      })),
+    ),
+    rewards: await Promise.all(
+      plugins.reward.map(async (entry, i) => ({ name: entry.name, reward: await create(entry, 'reward', i), weight: entry.weight })),
+    ),
+  };
+}

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+/**
+ * The config file's shape. Every section but `dataset`'s and `policy`'s options has a default, so a
+ * file may be as short as `run: { steps: 50 }`; the resolved config (`ekipl validate`) shows them all.
+ * Defaults follow Reason-RFT / TRL 0.15 where the paper is silent.
+ */
+const pluginFields = {
+  /** Built-in name, npm package (optionally `pkg#export`) or relative path to a .js/.mjs file. */
+  use: z.string().min(1),
+  /** Validated against the plugin's own schema. */
+  options: z.record(z.string(), z.unknown()).optional(),
+};
+
+export const pluginReferenceSchema = z.strictObject(pluginFields);
+
+export const auxiliaryReferenceSchema = z.strictObject({
+  ...pluginFields,
+  /** Source name of its actions (metrics `source/<name>/...`); defaults to the plugin's name. */
+  name: z.string().min(1).optional(),
+  /** G_k: actions per prompt from this source; defaults to run.groupSize. */
+  samples: z.int().positive().optional(),
+});
+
+export const rewardReferenceSchema = z.strictObject({
+  ...pluginFields,
+  /** Logged name; defaults to the plugin's name. */
+  name: z.string().min(1).optional(),
+  /** Weight in the run's total reward. */
+  weight: z.number().default(1),
+});
+
+export const runSchema = z.strictObject({
+  name: z.string().min(1).default('ekipl'),
+  /** One seed reproduces the run: every random stream is split from it. */
+  seed: z.int().default(1),
+  steps: z.int().positive().default(200),
+  /** Prompts per step. */
+  batchSize: z.int().positive().default(4),
+  /** G: selected actions per prompt, and the policy's samples per prompt. */
+  groupSize: z.int().default(8),
+  /** Evaluate on the test splits every this many steps; 0 never. */
+  evalEvery: z.int().nonnegative().default(25),
+  /** Run directories are created under this folder (relative to the config file). */
+  outputDir: z.string().min(1).default('runs'),
+});
+
+export const objectiveSchema = z.strictObject({
+  /** eps_low (and eps_high unless clipHigh is set). */
+  clip: z.number().min(0).lt(1).default(0.2),
+  /** eps_high, for DAPO's clip-higher; defaults to clip. */
+  clipHigh: z.number().min(0).optional(),
+  /** k3 KL weight; 0 keeps no reference model. */
+  beta: z.number().min(0).default(0.04),
+  aggregation: z.enum(['sequence-mean', 'token-mean', 'fixed-length']).default('sequence-mean'),
+  learningRate: z.number().positive().default(1e-6),
+  /** Sampling temperature T; every log-prob in the run is of softmax(logits / T). */
+  temperature: z.number().positive().default(0.9),
+  topP: z.number().gt(0).max(1).default(0.9),
+  topK: z.int().nonnegative().default(50),
+  maxCompletionLength: z.int().positive().default(512),
+  /** mu: optimiser steps per batch. */
+  numIterations: z.int().positive().default(1),
+  /** Advantage baseline over the selected group (the paper) or the whole candidate pool. */
+  baseline: z.enum(['selected', 'pool']).default('selected'),
+  /** Divide advantages by the group's std (GRPO); false is Dr.GRPO. */
+  scaleByStd: z.boolean().default(true),
+});
+
+export const configSchema = z
+  .strictObject({
+    run: runSchema.prefault({}),
+    dataset: pluginReferenceSchema.prefault({ use: 'synthetic-counting' }),
+    policy: pluginReferenceSchema.prefault({ use: 'tfjs' }),
+    /** An empty list is plain GRPO: the baseline and the method run from the same file. */
+    auxiliary: z.array(auxiliaryReferenceSchema).default([]),
+    reward: z.array(rewardReferenceSchema).min(1).prefault([{ use: 'format' }, { use: 'accuracy' }]),
+    selector: pluginReferenceSchema.prefault({ use: 'top-k' }),
+    estimator: pluginReferenceSchema.prefault({ use: 'snis' }),
+    objective: objectiveSchema.prefault({}),
+  })
+  .superRefine((config, context) => {
+    if (config.run.groupSize < 2) {
+      context.addIssue({
+        code: 'custom',
+        path: ['run', 'groupSize'],
+        message: `must be >= 2, got ${config.run.groupSize}: a group of one has no relative advantage`,
+      });
+    }
+    const clipHigh = config.objective.clipHigh;
+    if (clipHigh !== undefined && clipHigh < config.objective.clip) {
+      context.addIssue({
+        code: 'custom',
+        path: ['objective', 'clipHigh'],
+        message: `clipHigh (${clipHigh}) is below clip (${config.objective.clip}); clip-higher needs clipHigh >= clip, or leave it out`,
+      });
+    }
+  });
+
+/** A config after structural validation (plugin options not yet checked against their plugins). */
+export type ValidatedConfig = z.output<typeof configSchema>;

@@ -1,0 +1,46 @@
+import type { SpecificationVersion } from './specification-version.js';
+import type { Action } from './action.js';
+import type { Prompt } from './prompt.js';
+import type { Task } from './task.js';
+
+/** One prompt to answer; samplers that know the task (offline oracles, replayed data) may read `task`. */
+export interface AuxiliaryRequest {
+  prompt: Prompt;
+  task: Task;
+}
+
+export interface AuxiliarySampleOptions {
+  /** Seed for this call's draws (offline samplers; API samplers pass it where the API takes one). */
+  seed: number;
+  /** Aborted when the run is interrupted; samplers stop issuing requests. */
+  signal?: AbortSignal;
+}
+
+export interface AuxiliarySampleResult {
+  /**
+   * Per request, in order, up to `n` actions. Fewer (or none) when requests failed or a budget ran
+   * out: the step records the shortfall and goes on.
+   */
+  actions: Action[][];
+  /** Options the sampler could not honour, budget stops, degraded requests: shown in the step metrics. */
+  warnings?: string[];
+  /** Sampler metrics for this call (retries, cache hits, cost), logged as `aux/<name>/<key>`. */
+  metrics?: Record<string, number>;
+}
+
+/** A source of external actions: an API model, a local expert, a dataset's chain-of-thought. */
+export interface AuxiliarySampler {
+  readonly specificationVersion: SpecificationVersion;
+  /** Source name of its actions (`Action.source`); unique within a run. */
+  readonly name: string;
+  sample(
+    requests: readonly AuxiliaryRequest[],
+    n: number,
+    options: AuxiliarySampleOptions,
+  ): Promise<AuxiliarySampleResult>;
+  /**
+   * log q(text | prompt) of any text under this sampler's model, tempered as it samples, when it can
+   * compute one (local models). `undefined` when it cannot for this text.
+   */
+  score?(prompt: Prompt, text: string): Promise<number | undefined>;
+}

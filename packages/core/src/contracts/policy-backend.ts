@@ -1,0 +1,107 @@
+import type { SpecificationVersion } from './specification-version.js';
+import type { ActionSource } from './action.js';
+import type { ObjectiveSettings } from './objective-settings.js';
+import type { Prompt, SamplingSettings } from './prompt.js';
+
+/** One sample from the policy: text, its token ids, and per-token log-probs under the weights that sampled it. */
+export interface PolicySample {
+  text: string;
+  /** Completion token ids, end-of-sequence included when the sample stopped on it. */
+  tokens: number[];
+  /** log pi_old(token_t | prefix) of the tempered distribution, one per token. */
+  logProbs: number[];
+}
+
+/** Teacher-forced scoring request: the completion `tokens` after `prompt`. */
+export interface ScoreRequest {
+  prompt: Prompt;
+  tokens: number[];
+}
+
+/** `current`: the weights being trained; `reference`: the frozen starting weights (KL anchor). */
+export type ScoreWeights = 'current' | 'reference';
+
+/** One selected action as the update sees it. */
+export interface TrainSequence {
+  prompt: Prompt;
+  tokens: number[];
+  /** Per-token log pi_old, same length as `tokens`. */
+  oldLogProbs: number[];
+  /** Per-token log pi_ref; present when beta > 0. */
+  refLogProbs?: number[];
+  advantage: number;
+  /** The estimator's sequence weight w_i, multiplying the clipped surrogate. */
+  weight: number;
+  source: ActionSource;
+}
+
+export interface TrainBatch {
+  sequences: TrainSequence[];
+}
+
+/** What one optimiser step reports; every field is logged under `train/`. */
+export interface TrainStepResult {
+  /** The objective's loss (minus the aggregate) at the weights before this step. */
+  loss: number;
+  /** Mean k3 KL estimate over tokens (0 when beta = 0 and no reference is kept). */
+  kl: number;
+  /** Share of tokens whose gradient the clip removed. */
+  clipFraction: number;
+  /** Global gradient norm before clipping. */
+  gradNorm?: number;
+  /** Learning rate used for this step (after warmup / schedule). */
+  learningRate?: number;
+  /** Completion tokens in the batch. */
+  tokens: number;
+}
+
+/** d loss / d l_theta per token, as the backend's own tensor code computes it (for conformance tests). */
+export interface ObjectiveGradient {
+  loss: number;
+  /** One row per sequence, one entry per token. */
+  logProbGradients: number[][];
+}
+
+export interface PolicyCapabilities {
+  /** `trainStep` is implemented (an inference-only backend such as ONNX has `false`). */
+  train: boolean;
+}
+
+/**
+ * The policy being trained (or evaluated). All log-probs, in `generate`, `score` and `trainStep`
+ * alike, are of the tempered distribution softmax(logits / T) with the run's sampling temperature.
+ */
+export interface PolicyBackend {
+  readonly specificationVersion: SpecificationVersion;
+  readonly name: string;
+  readonly capabilities: PolicyCapabilities;
+
+  /** `n` samples per prompt, result[p][j] for prompt p. */
+  generate(prompts: readonly Prompt[], n: number, sampling: SamplingSettings): Promise<PolicySample[][]>;
+
+  /** Teacher-forced per-token log-probs of each request's tokens, at `temperature`. */
+  score(requests: readonly ScoreRequest[], which: ScoreWeights, temperature: number): Promise<number[][]>;
+
+  /** Completion token ids for `text`, as the policy would have generated it (end-of-sequence included). */
+  encode(text: string): number[];
+  decode(tokens: readonly number[]): string;
+
+  /**
+   * One optimiser step on the objective; `objective` carries clip, beta, aggregation and learning rate.
+   * Required when `capabilities.train`.
+   */
+  trainStep?(batch: TrainBatch, objective: ObjectiveSettings, temperature: number): Promise<TrainStepResult>;
+
+  /**
+   * The objective's value and its gradient with respect to the current per-token log-probs, computed
+   * by the same code `trainStep` uses, without changing any weight. testkit's `objectiveConformance`
+   * compares it to core's reference implementation.
+   */
+  objectiveGradient?(batch: TrainBatch, objective: ObjectiveSettings, temperature: number): Promise<ObjectiveGradient>;
+
+  /** Write weights, optimiser state and config into `directory` (atomically). */
+  save?(directory: string): Promise<void>;
+  /** Restore what `save` wrote; training continues exactly. */
+  load?(directory: string): Promise<void>;
+  dispose?(): Promise<void>;
+}

@@ -1,0 +1,132 @@
+/**
+ * Reference implementation of ekipl's objective, in plain numbers: every trainable backend must agree
+ * with it (testkit's `objectiveConformance`). DESIGN.md "The objective":
+ *
+ *   term(i,t) = w_i * min(r * A_i, clip(r, 1 - clipLow, 1 + clipHigh) * A_i) - beta * k3(i,t)
+ *   r = exp(l_theta - l_old),  k3 = exp(l_ref - l_theta) - (l_ref - l_theta) - 1
+ *   loss = - aggregate(term)
+ *
+ * The estimator's weight w_i multiplies the clipped surrogate instead of entering the ratio: since
+ * E_mu[w f] = E_pi_old[f] for any per-sample f, weighting the surrogate by w = pi_old / mu turns
+ * samples from the mixture mu into an estimate of the usual objective under pi_old, while a weight
+ * inside the clip would clip every off-policy ratio far from 1 and silence its gradient. The KL term
+ * is not weighted (as in TRL).
+ *
+ * Gradient of the surrogate with respect to l_theta: d(r A)/dl = r A; the clipped branch is constant
+ * outside [1 - clipLow, 1 + clipHigh], so the gradient is 0 exactly where the clip is strictly the
+ * smaller branch (A > 0 and r > 1 + clipHigh, or A < 0 and r < 1 - clipLow) and r A otherwise.
+ * Gradient of k3: 1 - exp(l_ref - l_theta).
+ */
+import type { ObjectiveSettings } from './contracts/objective-settings.js';
+
+export interface ObjectiveSequence {
+  /** l_theta: per-token log-probs under the current weights (the variables of the gradient). */
+  logProbs: readonly number[];
+  /** l_old: per-token log-probs under the weights that produced / scored the batch. */
+  oldLogProbs: readonly number[];
+  /** l_ref: per-token log-probs under the reference weights; required when beta > 0. */
+  refLogProbs?: readonly number[];
+  advantage: number;
+  /** Estimator weight w_i. */
+  weight: number;
+}
+
+export interface ObjectiveEvaluation {
+  loss: number;
+  /** d loss / d l_theta(i, t). */
+  gradient: number[][];
+  /** Mean k3 over tokens (computed even when beta = 0 if reference log-probs are given, else 0). */
+  kl: number;
+  /** Share of tokens where the clip is strictly the smaller branch (their surrogate gradient is 0). */
+  clipFraction: number;
+  tokens: number;
+}
+
+export type ObjectiveTerms = Pick<ObjectiveSettings, 'clipLow' | 'clipHigh' | 'beta' | 'aggregation' | 'maxCompletionLength'>;
+
+/** Value and gradient of the objective for a batch of sequences. */
+export function evaluateObjective(
+  sequences: readonly ObjectiveSequence[],
+  settings: ObjectiveTerms,
+): ObjectiveEvaluation {
+  const { clipLow, clipHigh, beta } = settings;
+  const tokenWeights = aggregationWeights(sequences, settings);
+  let objective = 0;
+  let klSum = 0;
+  let clipped = 0;
+  let tokens = 0;
+  const gradient = sequences.map((sequence, i) => {
+    const length = sequence.logProbs.length;
+    if (sequence.oldLogProbs.length !== length) {
+      throw new RangeError(`sequence ${i}: ${length} log-probs but ${sequence.oldLogProbs.length} old log-probs`);
+    }
+    if (sequence.refLogProbs !== undefined && sequence.refLogProbs.length !== length) {
+      throw new RangeError(`sequence ${i}: ${length} log-probs but ${sequence.refLogProbs.length} reference log-probs`);
+    }
+    if (beta > 0 && sequence.refLogProbs === undefined) {
+      throw new RangeError(`sequence ${i}: beta = ${beta} needs reference log-probs`);
+    }
+    const tokenWeight = tokenWeights[i]!;
+    const advantage = sequence.advantage;
+    const row = new Array<number>(length);
+    for (let t = 0; t < length; t++) {
+      const logProb = sequence.logProbs[t]!;
+      const ratio = Math.exp(logProb - sequence.oldLogProbs[t]!);
+      const clippedRatio = Math.min(Math.max(ratio, 1 - clipLow), 1 + clipHigh);
+      const clipBinds = (advantage > 0 && ratio > 1 + clipHigh) || (advantage < 0 && ratio < 1 - clipLow);
+      const surrogate = Math.min(ratio * advantage, clippedRatio * advantage);
+      const surrogateGradient = clipBinds ? 0 : ratio * advantage;
+      let kl = 0;
+      let klGradient = 0;
+      if (sequence.refLogProbs !== undefined) {
+        const refMinusCurrent = sequence.refLogProbs[t]! - logProb;
+        kl = Math.exp(refMinusCurrent) - refMinusCurrent - 1;
+        klGradient = 1 - Math.exp(refMinusCurrent);
+      }
+      objective += tokenWeight * (sequence.weight * surrogate - beta * kl);
+      row[t] = -tokenWeight * (sequence.weight * surrogateGradient - beta * klGradient);
+      klSum += kl;
+      if (clipBinds) clipped++;
+      tokens++;
+    }
+    return row;
+  });
+  return {
+    loss: -objective,
+    gradient,
+    kl: tokens === 0 ? 0 : klSum / tokens,
+    clipFraction: tokens === 0 ? 0 : clipped / tokens,
+    tokens,
+  };
+}
+
+/** The factor each token's term gets in the aggregate, per sequence. */
+export function aggregationWeights(
+  sequences: readonly Pick<ObjectiveSequence, 'logProbs'>[],
+  settings: Pick<ObjectiveSettings, 'aggregation' | 'maxCompletionLength'>,
+): number[] {
+  const count = sequences.length;
+  if (count === 0) return [];
+  switch (settings.aggregation) {
+    case 'sequence-mean':
+      // An empty completion contributes nothing but still counts as a sequence (TRL clamps its length to 1).
+      return sequences.map((sequence) => 1 / (count * Math.max(sequence.logProbs.length, 1)));
+    case 'token-mean': {
+      const total = sequences.reduce((sum, sequence) => sum + sequence.logProbs.length, 0);
+      return sequences.map(() => 1 / Math.max(total, 1));
+    }
+    case 'fixed-length': {
+      const longest = Math.max(...sequences.map((sequence) => sequence.logProbs.length));
+      if (longest > settings.maxCompletionLength) {
+        throw new RangeError(
+          `fixed-length aggregation: a sequence has ${longest} tokens, more than maxCompletionLength = ${settings.maxCompletionLength}`,
+        );
+      }
+      return sequences.map(() => 1 / (count * settings.maxCompletionLength));
+    }
+    default: {
+      const unknown: never = settings.aggregation;
+      throw new RangeError(`unknown aggregation ${String(unknown)}`);
+    }
+  }
+}

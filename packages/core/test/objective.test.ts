@@ -1,0 +1,204 @@
+import { describe, expect, it } from 'vitest';
+import { type Aggregation, type ObjectiveSequence, type ObjectiveTerms, Random, evaluateObjective } from '../src/index.js';
+
+const base: ObjectiveTerms = {
+  clipLow: 0.2,
+  clipHigh: 0.2,
+  beta: 0,
+  aggregation: 'sequence-mean',
+  maxCompletionLength: 16,
+};
+
+/** One token whose ratio pi_theta / pi_old is `ratio` (l_old = 0, l_theta = ln ratio). */
+function oneToken(ratio: number, advantage: number, weight = 1): ObjectiveSequence {
+  return { logProbs: [Math.log(ratio)], oldLogProbs: [0], advantage, weight };
+}
+
+describe('evaluateObjective: hand-worked single tokens (eps 0.2, beta 0, w 1)', () => {
+  it('clip inactive, positive advantage: r = 1.1, A = 2 -> surrogate r A = 2.2, gradient -r A', () => {
+    const result = evaluateObjective([oneToken(1.1, 2)], base);
+    expect(result.loss).toBeCloseTo(-2.2, 12);
+    expect(result.gradient[0]![0]).toBeCloseTo(-2.2, 12);
+    expect(result.clipFraction).toBe(0);
+  });
+
+  it('clip active, positive advantage: r = 1.5, A = 2 -> min(3, 1.2 * 2) = 2.4, gradient 0', () => {
+    const result = evaluateObjective([oneToken(1.5, 2)], base);
+    expect(result.loss).toBeCloseTo(-2.4, 12);
+    expect(result.gradient[0]![0]).toBe(-0);
+    expect(result.clipFraction).toBe(1);
+  });
+
+  it('above the clip with a negative advantage the unclipped branch binds: r = 1.5, A = -1 -> -1.5, gradient 1.5', () => {
+    const result = evaluateObjective([oneToken(1.5, -1)], base);
+    expect(result.loss).toBeCloseTo(1.5, 12);
+    expect(result.gradient[0]![0]).toBeCloseTo(1.5, 12);
+    expect(result.clipFraction).toBe(0);
+  });
+
+  it('clip active, negative advantage: r = 0.5, A = -1 -> min(-0.5, -0.8) = -0.8, gradient 0', () => {
+    const result = evaluateObjective([oneToken(0.5, -1)], base);
+    expect(result.loss).toBeCloseTo(0.8, 12);
+    expect(result.gradient[0]![0]).toBe(-0);
+    expect(result.clipFraction).toBe(1);
+  });
+
+  it('below the clip with a positive advantage the unclipped branch binds: r = 0.5, A = 2 -> 1.0, gradient -1.0', () => {
+    const result = evaluateObjective([oneToken(0.5, 2)], base);
+    expect(result.loss).toBeCloseTo(-1.0, 12);
+    expect(result.gradient[0]![0]).toBeCloseTo(-1.0, 12);
+  });
+
+  it('the estimator weight multiplies the clipped surrogate, outside the clip: w = 3, r = 1.5, A = 2 -> 3 * 2.4 = 7.2', () => {
+    // Inside the clip (clip(w r)) it would be min(9, 2.4) = 2.4: the weight would be silenced.
+    const result = evaluateObjective([oneToken(1.5, 2, 3)], base);
+    expect(result.loss).toBeCloseTo(-7.2, 12);
+    const inside = evaluateObjective([oneToken(1.1, 2, 3)], base);
+    expect(inside.loss).toBeCloseTo(-6.6, 12); // 3 * 1.1 * 2
+    expect(inside.gradient[0]![0]).toBeCloseTo(-6.6, 12);
+  });
+
+  it('clip-higher: eps_high 0.28 lets r = 1.25, A = 1 through unclipped', () => {
+    const result = evaluateObjective([oneToken(1.25, 1)], { ...base, clipHigh: 0.28 });
+    expect(result.loss).toBeCloseTo(-1.25, 12);
+    expect(result.gradient[0]![0]).toBeCloseTo(-1.25, 12);
+    const symmetric = evaluateObjective([oneToken(1.25, 1)], base);
+    expect(symmetric.loss).toBeCloseTo(-1.2, 12);
+  });
+
+  it('k3 KL: l_theta = -1, l_ref = -1.5, r = 1, A = 1, beta = 0.1', () => {
+    // d = l_ref - l_theta = -0.5; k3 = e^-0.5 + 0.5 - 1 = 0.10653065971263342
+    // term = 1 - 0.1 * 0.10653065971263342 = 0.9893469340287367
+    // d term / d l_theta = r A - beta (1 - e^-0.5) = 1 - 0.1 * 0.3934693402873666 = 0.9606530659712633
+    const result = evaluateObjective(
+      [{ logProbs: [-1], oldLogProbs: [-1], refLogProbs: [-1.5], advantage: 1, weight: 1 }],
+      { ...base, beta: 0.1 },
+    );
+    expect(result.loss).toBeCloseTo(-0.9893469340287367, 12);
+    expect(result.gradient[0]![0]).toBeCloseTo(-0.9606530659712633, 12);
+    expect(result.kl).toBeCloseTo(0.10653065971263342, 12);
+  });
+
+  it('the KL term is not weighted by w', () => {
+    const sequence = { logProbs: [-1], oldLogProbs: [-1], refLogProbs: [-1.5], advantage: 0, weight: 5 };
+    const result = evaluateObjective([sequence], { ...base, beta: 0.1 });
+    expect(result.loss).toBeCloseTo(0.1 * 0.10653065971263342, 12);
+  });
+});
+
+describe('evaluateObjective: aggregations', () => {
+  // Two sequences at r = 1: one token with A = 1, three tokens with A = 0.5. Per-token terms 1 | 0.5 0.5 0.5.
+  const sequences: ObjectiveSequence[] = [
+    { logProbs: [0], oldLogProbs: [0], advantage: 1, weight: 1 },
+    { logProbs: [0, 0, 0], oldLogProbs: [0, 0, 0], advantage: 0.5, weight: 1 },
+  ];
+
+  it('sequence-mean: (1/1 + 1.5/3) / 2 = 0.75', () => {
+    const result = evaluateObjective(sequences, base);
+    expect(result.loss).toBeCloseTo(-0.75, 12);
+    expect(result.gradient[0]).toEqual([expect.closeTo(-0.5, 12)]);
+    expect(result.gradient[1]).toEqual([0, 0, 0].map(() => expect.closeTo(-0.5 / 6, 12)));
+  });
+
+  it('token-mean: (1 + 1.5) / 4 tokens = 0.625', () => {
+    const result = evaluateObjective(sequences, { ...base, aggregation: 'token-mean' });
+    expect(result.loss).toBeCloseTo(-0.625, 12);
+    expect(result.gradient[0]![0]).toBeCloseTo(-0.25, 12);
+    expect(result.gradient[1]![2]).toBeCloseTo(-0.125, 12);
+  });
+
+  it('fixed-length: (1 + 1.5) / (2 sequences x 4 max tokens) = 0.3125', () => {
+    const result = evaluateObjective(sequences, { ...base, aggregation: 'fixed-length', maxCompletionLength: 4 });
+    expect(result.loss).toBeCloseTo(-0.3125, 12);
+    expect(result.gradient[0]![0]).toBeCloseTo(-0.125, 12);
+    expect(result.gradient[1]![1]).toBeCloseTo(-0.0625, 12);
+  });
+
+  it('fixed-length refuses sequences longer than maxCompletionLength', () => {
+    expect(() => evaluateObjective(sequences, { ...base, aggregation: 'fixed-length', maxCompletionLength: 2 })).toThrow(
+      /3 tokens, more than maxCompletionLength = 2/,
+    );
+  });
+
+  it('an empty batch and an empty sequence give zero, not NaN', () => {
+    expect(evaluateObjective([], base)).toEqual({ loss: -0, gradient: [], kl: 0, clipFraction: 0, tokens: 0 });
+    const result = evaluateObjective([{ logProbs: [], oldLogProbs: [], advantage: 1, weight: 1 }, oneToken(1, 1)], base);
+    expect(result.loss).toBeCloseTo(-0.5, 12);
+  });
+
+  it('rejects mismatched lengths and a missing reference when beta > 0', () => {
+    expect(() => evaluateObjective([{ logProbs: [0, 0], oldLogProbs: [0], advantage: 1, weight: 1 }], base)).toThrow(
+      /2 log-probs but 1 old/,
+    );
+    expect(() => evaluateObjective([oneToken(1, 1)], { ...base, beta: 0.04 })).toThrow(/needs reference log-probs/);
+  });
+});
+
+describe('evaluateObjective: gradient equals central finite differences (1e-6 relative)', () => {
+  const aggregations: Aggregation[] = ['sequence-mean', 'token-mean', 'fixed-length'];
+  const clips = [
+    { clipLow: 0.2, clipHigh: 0.2 },
+    { clipLow: 0.2, clipHigh: 0.28 },
+    { clipLow: 0.1, clipHigh: 0.4 },
+  ];
+  const betas = [0, 0.04, 0.5];
+
+  for (const aggregation of aggregations) {
+    for (const clip of clips) {
+      for (const beta of betas) {
+        it(`${aggregation}, eps ${clip.clipLow}/${clip.clipHigh}, beta ${beta}`, () => {
+          const settings: ObjectiveTerms = { ...clip, beta, aggregation, maxCompletionLength: 8 };
+          const random = Random.fromSeed(`${aggregation}/${clip.clipLow}/${clip.clipHigh}/${beta}`);
+          const sequences = randomBatch(random, settings);
+          const { gradient } = evaluateObjective(sequences, settings);
+          const step = 1e-5;
+          let checked = 0;
+          let clippedTokens = 0;
+          sequences.forEach((sequence, i) => {
+            sequence.logProbs.forEach((_, t) => {
+              const shifted = (delta: number) =>
+                sequences.map((other, j) =>
+                  j !== i ? other : { ...other, logProbs: other.logProbs.map((value, u) => (u === t ? value + delta : value)) },
+                );
+              const numeric =
+                (evaluateObjective(shifted(step), settings).loss - evaluateObjective(shifted(-step), settings).loss) /
+                (2 * step);
+              const analytic = gradient[i]![t]!;
+              expect(Math.abs(analytic - numeric)).toBeLessThanOrEqual(1e-6 * Math.max(Math.abs(analytic), Math.abs(numeric)) + 1e-11);
+              if (analytic === 0 || Object.is(analytic, -0)) clippedTokens++;
+              checked++;
+            });
+          });
+          expect(checked).toBeGreaterThan(10);
+          // The random ratios must exercise the clip for the check to mean something when beta = 0.
+          if (beta === 0) expect(clippedTokens).toBeGreaterThan(0);
+        });
+      }
+    }
+  }
+});
+
+/** A batch with ratios spread around the clip range (but not within 1e-3 of its kinks, where FD is undefined). */
+function randomBatch(random: Random, settings: ObjectiveTerms): ObjectiveSequence[] {
+  const count = 5 + random.int(3);
+  return Array.from({ length: count }, () => {
+    const length = 2 + random.int(settings.maxCompletionLength - 2);
+    const oldLogProbs = Array.from({ length }, () => -0.1 - 3 * random.float());
+    const logProbs = oldLogProbs.map((old) => {
+      for (;;) {
+        const delta = 0.35 * random.normal();
+        const ratio = Math.exp(delta);
+        if (Math.abs(ratio - (1 + settings.clipHigh)) > 1e-3 && Math.abs(ratio - (1 - settings.clipLow)) > 1e-3) {
+          return old + delta;
+        }
+      }
+    });
+    return {
+      logProbs,
+      oldLogProbs,
+      refLogProbs: oldLogProbs.map((old) => old + 0.5 * random.normal()),
+      advantage: random.normal(),
+      weight: 0.2 + 2.8 * random.float(),
+    };
+  });
+}
