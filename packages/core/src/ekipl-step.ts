@@ -126,8 +126,14 @@ export async function ekiplStep(
   metrics['time/generate_s'] = (now() - generateStart) / 1000;
   const auxiliaryResults = await Promise.all(auxiliaryCalls);
   metrics['time/sample_s'] = (now() - generateStart) / 1000;
-  if (policySamples.length !== tasks.length || policySamples.some((samples) => samples.length !== groupSize)) {
-    throw new PluginError(policy.name, `policy "${policy.name}" must return ${groupSize} samples for each of ${tasks.length} prompts`);
+  if (
+    policySamples.length !== tasks.length ||
+    policySamples.some((samples) => samples.length !== groupSize)
+  ) {
+    throw new PluginError(
+      policy.name,
+      `policy "${policy.name}" must return ${groupSize} samples for each of ${tasks.length} prompts`,
+    );
   }
   metrics['tokens/generated'] = sum(policySamples.flat().map((sample) => sample.tokens.length));
 
@@ -147,7 +153,9 @@ export async function ekiplStep(
     if (!outcome.ok) {
       metrics[`aux/${name}/failed`] = 1;
       metrics[`aux/${name}/received`] = 0;
-      warnings.push(`auxiliary sampler "${name}" failed, its actions are missing this step: ${errorMessage(outcome.error)}`);
+      warnings.push(
+        `auxiliary sampler "${name}" failed, its actions are missing this step: ${errorMessage(outcome.error)}`,
+      );
       return;
     }
     const result: AuxiliarySampleResult = outcome.value;
@@ -316,7 +324,9 @@ async function scoreAction(
     try {
       value = await rewardFn.score(action, task);
     } catch (error) {
-      throw new PluginError(name, `reward "${name}" threw on task ${task.id}: ${errorMessage(error)}`, { cause: error });
+      throw new PluginError(name, `reward "${name}" threw on task ${task.id}: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
     const total = typeof value === 'number' ? value : value.value;
     if (!Number.isFinite(total)) {
@@ -339,7 +349,11 @@ function checkSelection(
 ): void {
   const known = new Set(candidates);
   const distinct = new Set(chosen);
-  if (chosen.length !== groupSize || distinct.size !== groupSize || chosen.some((action) => !known.has(action))) {
+  if (
+    chosen.length !== groupSize ||
+    distinct.size !== groupSize ||
+    chosen.some((action) => !known.has(action))
+  ) {
     throw new PluginError(
       selector.name,
       `selector "${selector.name}" must return ${groupSize} distinct candidates of the ${candidates.length} it was given, got ${chosen.length} (${distinct.size} distinct)`,
@@ -368,21 +382,33 @@ async function auxiliaryDensities(
   return densities;
 }
 
-function rewardMetrics(groups: readonly StepGroup[], rewards: readonly WeightedReward[]): Record<string, number> {
+function rewardMetrics(
+  groups: readonly StepGroup[],
+  rewards: readonly WeightedReward[],
+): Record<string, number> {
   const metrics: Record<string, number> = {};
-  const policyActions = groups.flatMap((group) => group.candidates.filter((action) => action.source === 'policy'));
+  const policyActions = groups.flatMap((group) =>
+    group.candidates.filter((action) => action.source === 'policy'),
+  );
   metrics['reward/mean'] = mean(policyActions.map((action) => action.reward));
   const partNames = new Set(policyActions.flatMap((action) => Object.keys(action.rewardParts)));
   for (const { name } of rewards) partNames.add(name);
   for (const part of partNames) {
     metrics[`reward/${part}`] = mean(policyActions.map((action) => action.rewardParts[part] ?? 0));
   }
-  metrics['pool/reward_mean'] = mean(groups.flatMap((group) => group.candidates.map((action) => action.reward)));
-  metrics['selected/reward_mean'] = mean(groups.flatMap((group) => group.selected.map((action) => action.reward)));
+  metrics['pool/reward_mean'] = mean(
+    groups.flatMap((group) => group.candidates.map((action) => action.reward)),
+  );
+  metrics['selected/reward_mean'] = mean(
+    groups.flatMap((group) => group.selected.map((action) => action.reward)),
+  );
   return metrics;
 }
 
-function selectionMetrics(groups: readonly StepGroup[], auxiliary: readonly AuxiliarySource[]): Record<string, number> {
+function selectionMetrics(
+  groups: readonly StepGroup[],
+  auxiliary: readonly AuxiliarySource[],
+): Record<string, number> {
   const metrics: Record<string, number> = {};
   const selected = groups.flatMap((group) => group.selected);
   const candidates = groups.flatMap((group) => group.candidates);
@@ -391,9 +417,13 @@ function selectionMetrics(groups: readonly StepGroup[], auxiliary: readonly Auxi
     metrics[`source/${source}/candidates`] = fromSource.length;
     metrics[`source/${source}/reward_mean`] = mean(fromSource.map((action) => action.reward));
     metrics[`source/${source}/selected_share`] =
-      selected.length === 0 ? 0 : selected.filter((action) => action.source === source).length / selected.length;
+      selected.length === 0
+        ? 0
+        : selected.filter((action) => action.source === source).length / selected.length;
   }
-  const zeroGroups = groups.filter((group) => isZeroAdvantageGroup(group.selected.map((action) => action.advantage)));
+  const zeroGroups = groups.filter((group) =>
+    isZeroAdvantageGroup(group.selected.map((action) => action.advantage)),
+  );
   metrics['groups/zero_advantage_fraction'] = groups.length === 0 ? 0 : zeroGroups.length / groups.length;
   return metrics;
 }

@@ -42,7 +42,10 @@ export interface ObjectiveEvaluation {
   tokens: number;
 }
 
-export type ObjectiveTerms = Pick<ObjectiveSettings, 'clipLow' | 'clipHigh' | 'beta' | 'aggregation' | 'maxCompletionLength'>;
+export type ObjectiveTerms = Pick<
+  ObjectiveSettings,
+  'clipLow' | 'clipHigh' | 'beta' | 'aggregation' | 'maxCompletionLength'
+>;
 
 /** Value and gradient of the objective for a batch of sequences. */
 export function evaluateObjective(
@@ -58,10 +61,14 @@ export function evaluateObjective(
   const gradient = sequences.map((sequence, i) => {
     const length = sequence.logProbs.length;
     if (sequence.oldLogProbs.length !== length) {
-      throw new RangeError(`sequence ${i}: ${length} log-probs but ${sequence.oldLogProbs.length} old log-probs`);
+      throw new RangeError(
+        `sequence ${i}: ${length} log-probs but ${sequence.oldLogProbs.length} old log-probs`,
+      );
     }
     if (sequence.refLogProbs !== undefined && sequence.refLogProbs.length !== length) {
-      throw new RangeError(`sequence ${i}: ${length} log-probs but ${sequence.refLogProbs.length} reference log-probs`);
+      throw new RangeError(
+        `sequence ${i}: ${length} log-probs but ${sequence.refLogProbs.length} reference log-probs`,
+      );
     }
     if (beta > 0 && sequence.refLogProbs === undefined) {
       throw new RangeError(`sequence ${i}: beta = ${beta} needs reference log-probs`);

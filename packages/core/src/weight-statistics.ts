@@ -10,7 +10,10 @@ export interface WeightStatistics {
   logRange: number;
 }
 
-export function weightStatistics(weights: readonly number[], logWeights?: readonly number[]): WeightStatistics {
+export function weightStatistics(
+  weights: readonly number[],
+  logWeights?: readonly number[],
+): WeightStatistics {
   if (weights.length === 0) return { ess: 0, mean: 0, p95: 0, max: 0, logRange: 0 };
   let sum = 0;
   let sumSquares = 0;

@@ -1,24 +1,38 @@
 import { describe, expect, it } from 'vitest';
-import { groupAdvantages, isZeroAdvantageGroup, quantile, sampleStd, weightStatistics } from '../src/index.js';
+import {
+  groupAdvantages,
+  isZeroAdvantageGroup,
+  quantile,
+  sampleStd,
+  weightStatistics,
+} from '../src/index.js';
 
 describe('groupAdvantages', () => {
   it('selected baseline with std scaling: rewards 2 1 1 0 -> (R - 1) / (sqrt(2/3) + 1e-4)', () => {
     // sample std = sqrt((1 + 0 + 0 + 1) / 3) = 0.816496580927726; 1 / (0.816496580927726 + 1e-4) = 1.2245948897605123
-    const advantages = groupAdvantages([2, 1, 1, 0], [2, 1, 1, 0, 0, 0], { baseline: 'selected', scaleByStd: true });
+    const advantages = groupAdvantages([2, 1, 1, 0], [2, 1, 1, 0, 0, 0], {
+      baseline: 'selected',
+      scaleByStd: true,
+    });
     expect(advantages[0]).toBeCloseTo(1.2245948897605123, 12);
     expect(advantages[1]).toBe(0);
     expect(advantages[3]).toBeCloseTo(-1.2245948897605123, 12);
   });
 
   it('pool baseline: mean and std over all six candidates (mean 2/3, std 0.816496580927726)', () => {
-    const advantages = groupAdvantages([2, 1, 1, 0], [2, 1, 1, 0, 0, 0], { baseline: 'pool', scaleByStd: true });
+    const advantages = groupAdvantages([2, 1, 1, 0], [2, 1, 1, 0, 0, 0], {
+      baseline: 'pool',
+      scaleByStd: true,
+    });
     expect(advantages[0]).toBeCloseTo(1.6327931863473502, 12);
     expect(advantages[1]).toBeCloseTo(0.40819829658683754, 12);
     expect(advantages[3]).toBeCloseTo(-0.8163965931736749, 12);
   });
 
   it('without std scaling (Dr.GRPO) advantages are R - mean', () => {
-    expect(groupAdvantages([2, 1, 1, 0], [], { baseline: 'selected', scaleByStd: false })).toEqual([1, 0, 0, -1]);
+    expect(groupAdvantages([2, 1, 1, 0], [], { baseline: 'selected', scaleByStd: false })).toEqual([
+      1, 0, 0, -1,
+    ]);
   });
 
   it('an all-equal group has zero advantages (std 0 + 1e-4 never divides by zero)', () => {

@@ -41,7 +41,12 @@ describe('config defaults', () => {
       evalEvery: 25,
       outputDir: 'runs',
     });
-    expect(resolved.config.objective).toMatchObject({ clip: 0.2, beta: 0.04, learningRate: 1e-6, temperature: 0.9 });
+    expect(resolved.config.objective).toMatchObject({
+      clip: 0.2,
+      beta: 0.04,
+      learningRate: 1e-6,
+      temperature: 0.9,
+    });
     expect(resolved.config.dataset).toEqual({ use: 'synthetic-counting', options: { imageSize: 64 } });
     expect(resolved.config.selector).toEqual({ use: 'top-k', options: { ties: 'random' } });
     expect(resolved.config.reward.map((entry) => entry.use)).toEqual(['format', 'accuracy']);
@@ -50,7 +55,10 @@ describe('config defaults', () => {
   });
 
   it('step settings: clipHigh falls back to clip; sampling comes from the objective section', async () => {
-    const { raw } = parseConfigText('objective: { clip: 0.1, temperature: 0.7, aggregation: token-mean }', 'c.yaml');
+    const { raw } = parseConfigText(
+      'objective: { clip: 0.1, temperature: 0.7, aggregation: token-mean }',
+      'c.yaml',
+    );
     const resolved = await resolveConfig(raw, { builtins: testBuiltins, configDirectory: fixtures });
     const settings = stepSettings(resolved.config);
     expect(settings.objective).toMatchObject({ clipLow: 0.1, clipHigh: 0.1, aggregation: 'token-mean' });
@@ -64,7 +72,9 @@ describe('config defaults', () => {
       'c.yaml',
     );
     const resolved = await resolveConfig(raw, { builtins: testBuiltins, configDirectory: fixtures });
-    expect(resolved.plugins.auxiliary.map((entry) => [entry.name, entry.samples, entry.options['style']])).toEqual([
+    expect(
+      resolved.plugins.auxiliary.map((entry) => [entry.name, entry.samples, entry.options['style']]),
+    ).toEqual([
       ['oracle', 4, 'terse'],
       ['verbose-oracle', 2, 'verbose'],
     ]);
@@ -107,8 +117,13 @@ describe('config errors name the file, line, column and path', () => {
       message: 'expected number, got string "high"',
       line: 7,
     });
-    expect(byPath['auxiliary[0].options.stlye']).toMatchObject({ message: 'unknown key "stlye" (did you mean "style"?)', line: 8 });
-    expect(byPath['selector.use']?.message).toMatch(/^unknown plugin "top-kk" \(did you mean "top-k"\?\): not a built-in/);
+    expect(byPath['auxiliary[0].options.stlye']).toMatchObject({
+      message: 'unknown key "stlye" (did you mean "style"?)',
+      line: 8,
+    });
+    expect(byPath['selector.use']?.message).toMatch(
+      /^unknown plugin "top-kk" \(did you mean "top-k"\?\): not a built-in/,
+    );
     expect(byPath['selector.use']?.line).toBe(12);
     expect(byPath['estimator.use']).toMatchObject({
       message: 'plugin "top-k" is a selector, but this section needs an estimator',
@@ -129,9 +144,14 @@ describe('config errors name the file, line, column and path', () => {
   });
 
   it('nested unknown keys of a plain z.object are rejected too', async () => {
-    const issues = await issuesOf('auxiliary:\n  - use: oracle\n    options:\n      prices: { input: 1, output: 2, cached: 3 }\n');
+    const issues = await issuesOf(
+      'auxiliary:\n  - use: oracle\n    options:\n      prices: { input: 1, output: 2, cached: 3 }\n',
+    );
     expect(issues).toEqual([
-      expect.objectContaining({ path: 'auxiliary[0].options.prices.cached', message: 'unknown key "cached" (allowed: input, output)' }),
+      expect.objectContaining({
+        path: 'auxiliary[0].options.prices.cached',
+        message: 'unknown key "cached" (allowed: input, output)',
+      }),
     ]);
   });
 
@@ -152,7 +172,9 @@ describe('config errors name the file, line, column and path', () => {
   });
 
   it('duplicate sampler names and the reserved name policy', async () => {
-    const issues = await issuesOf('auxiliary: [ { use: oracle }, { use: oracle }, { use: oracle, name: policy } ]\n');
+    const issues = await issuesOf(
+      'auxiliary: [ { use: oracle }, { use: oracle }, { use: oracle, name: policy } ]\n',
+    );
     expect(issues.map((issue) => issue.message)).toEqual([
       'auxiliary[0] and auxiliary[1] are both named "oracle"; give each of the auxiliary samplers a distinct `name`',
       '"policy" is the policy\'s own source name; choose another name',
@@ -184,26 +206,37 @@ describe('plugin loading', () => {
   it('a relative .mjs path, resolved from the config folder, with its own zod copy', async () => {
     const file = join(fixtures, 'relative.yaml');
     writeFileSync(join(scratch, 'placeholder'), '');
-    const { raw, source } = parseConfigText('selector:\n  use: ./selector-plugin.mjs\n  options: { offset: 1 }\n', file);
+    const { raw, source } = parseConfigText(
+      'selector:\n  use: ./selector-plugin.mjs\n  options: { offset: 1 }\n',
+      file,
+    );
     const resolved = await resolveConfig(raw, { builtins: testBuiltins, source, configDirectory: fixtures });
     expect(resolved.plugins.selector.name).toBe('first-g');
     expect(resolved.plugins.selector.options).toEqual({ offset: 1 });
   });
 
   it('path errors: missing file, TypeScript file, module without a plugin, module that fails to import', async () => {
-    const messages = (await issuesOf(
-      [
-        'auxiliary:',
-        '  - use: ./nope.mjs',
-        '  - use: ./plugin.ts',
-        '  - use: ./not-a-plugin.mjs',
-        '  - use: ./broken-plugin.mjs',
-      ].join('\n'),
-    )).map((issue) => `${issue.path}: ${issue.message}`);
+    const messages = (
+      await issuesOf(
+        [
+          'auxiliary:',
+          '  - use: ./nope.mjs',
+          '  - use: ./plugin.ts',
+          '  - use: ./not-a-plugin.mjs',
+          '  - use: ./broken-plugin.mjs',
+        ].join('\n'),
+      )
+    ).map((issue) => `${issue.path}: ${issue.message}`);
     expect(messages[0]).toMatch(/^auxiliary\[0\]\.use: plugin file not found: .*nope\.mjs/);
-    expect(messages[1]).toMatch(/^auxiliary\[1\]\.use: plugin file .*plugin\.ts must be JavaScript .*compile the TypeScript first/);
-    expect(messages[2]).toMatch(/^auxiliary\[2\]\.use: .*not-a-plugin\.mjs exports no plugin: .*\(it exports: helper\)/);
-    expect(messages[3]).toMatch(/^auxiliary\[3\]\.use: plugin "\.\/broken-plugin\.mjs" failed to load from .*broken-plugin\.mjs: \S/);
+    expect(messages[1]).toMatch(
+      /^auxiliary\[1\]\.use: plugin file .*plugin\.ts must be JavaScript .*compile the TypeScript first/,
+    );
+    expect(messages[2]).toMatch(
+      /^auxiliary\[2\]\.use: .*not-a-plugin\.mjs exports no plugin: .*\(it exports: helper\)/,
+    );
+    expect(messages[3]).toMatch(
+      /^auxiliary\[3\]\.use: plugin "\.\/broken-plugin\.mjs" failed to load from .*broken-plugin\.mjs: \S/,
+    );
   });
 
   it('an npm package installed next to the config just works, and #name picks one of several', async () => {
@@ -212,11 +245,18 @@ describe('plugin loading', () => {
     mkdirSync(join(packageDirectory, 'dist'), { recursive: true });
     writeFileSync(
       join(packageDirectory, 'package.json'),
-      JSON.stringify({ name: 'ekipl-plugin-pair', type: 'module', exports: { '.': { types: './x.d.ts', import: './dist/index.js' } } }),
+      JSON.stringify({
+        name: 'ekipl-plugin-pair',
+        type: 'module',
+        exports: { '.': { types: './x.d.ts', import: './dist/index.js' } },
+      }),
     );
     const plugin = (name: string) =>
       `{ specificationVersion: 'v1', kind: 'reward', name: '${name}', options: { safeParse: (value) => ({ success: true, data: value }) }, create: () => ({}) }`;
-    writeFileSync(join(packageDirectory, 'dist', 'index.js'), `export const a = ${plugin('a')};\nexport const b = ${plugin('b')};\n`);
+    writeFileSync(
+      join(packageDirectory, 'dist', 'index.js'),
+      `export const a = ${plugin('a')};\nexport const b = ${plugin('b')};\n`,
+    );
     mkdirSync(join(project, 'configs'), { recursive: true });
     const configFile = join(project, 'configs', 'run.yaml');
     writeFileSync(configFile, 'reward:\n  - use: ekipl-plugin-pair#b\n  - use: ekipl-plugin-pair\n');
@@ -225,7 +265,9 @@ describe('plugin loading', () => {
     const issues = (error as ConfigError).issues;
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ path: 'reward[1].use', line: 3 });
-    expect(issues[0]?.message).toMatch(/exports several plugins \(a, b\); write "ekipl-plugin-pair#<name>" to pick one/);
+    expect(issues[0]?.message).toMatch(
+      /exports several plugins \(a, b\); write "ekipl-plugin-pair#<name>" to pick one/,
+    );
 
     writeFileSync(configFile, 'reward:\n  - use: ekipl-plugin-pair#b\n');
     const resolved = await loadConfig(configFile, { builtins: testBuiltins });

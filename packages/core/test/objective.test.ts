@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type Aggregation, type ObjectiveSequence, type ObjectiveTerms, Random, evaluateObjective } from '../src/index.js';
+import {
+  type Aggregation,
+  evaluateObjective,
+  type ObjectiveSequence,
+  type ObjectiveTerms,
+  Random,
+} from '../src/index.js';
 
 const base: ObjectiveTerms = {
   clipLow: 0.2,
@@ -108,29 +114,44 @@ describe('evaluateObjective: aggregations', () => {
   });
 
   it('fixed-length: (1 + 1.5) / (2 sequences x 4 max tokens) = 0.3125', () => {
-    const result = evaluateObjective(sequences, { ...base, aggregation: 'fixed-length', maxCompletionLength: 4 });
+    const result = evaluateObjective(sequences, {
+      ...base,
+      aggregation: 'fixed-length',
+      maxCompletionLength: 4,
+    });
     expect(result.loss).toBeCloseTo(-0.3125, 12);
     expect(result.gradient[0]![0]).toBeCloseTo(-0.125, 12);
     expect(result.gradient[1]![1]).toBeCloseTo(-0.0625, 12);
   });
 
   it('fixed-length refuses sequences longer than maxCompletionLength', () => {
-    expect(() => evaluateObjective(sequences, { ...base, aggregation: 'fixed-length', maxCompletionLength: 2 })).toThrow(
-      /3 tokens, more than maxCompletionLength = 2/,
-    );
+    expect(() =>
+      evaluateObjective(sequences, { ...base, aggregation: 'fixed-length', maxCompletionLength: 2 }),
+    ).toThrow(/3 tokens, more than maxCompletionLength = 2/);
   });
 
   it('an empty batch and an empty sequence give zero, not NaN', () => {
-    expect(evaluateObjective([], base)).toEqual({ loss: -0, gradient: [], kl: 0, clipFraction: 0, tokens: 0 });
-    const result = evaluateObjective([{ logProbs: [], oldLogProbs: [], advantage: 1, weight: 1 }, oneToken(1, 1)], base);
+    expect(evaluateObjective([], base)).toEqual({
+      loss: -0,
+      gradient: [],
+      kl: 0,
+      clipFraction: 0,
+      tokens: 0,
+    });
+    const result = evaluateObjective(
+      [{ logProbs: [], oldLogProbs: [], advantage: 1, weight: 1 }, oneToken(1, 1)],
+      base,
+    );
     expect(result.loss).toBeCloseTo(-0.5, 12);
   });
 
   it('rejects mismatched lengths and a missing reference when beta > 0', () => {
-    expect(() => evaluateObjective([{ logProbs: [0, 0], oldLogProbs: [0], advantage: 1, weight: 1 }], base)).toThrow(
-      /2 log-probs but 1 old/,
+    expect(() =>
+      evaluateObjective([{ logProbs: [0, 0], oldLogProbs: [0], advantage: 1, weight: 1 }], base),
+    ).toThrow(/2 log-probs but 1 old/);
+    expect(() => evaluateObjective([oneToken(1, 1)], { ...base, beta: 0.04 })).toThrow(
+      /needs reference log-probs/,
     );
-    expect(() => evaluateObjective([oneToken(1, 1)], { ...base, beta: 0.04 })).toThrow(/needs reference log-probs/);
   });
 });
 
@@ -158,13 +179,21 @@ describe('evaluateObjective: gradient equals central finite differences (1e-6 re
             sequence.logProbs.forEach((_, t) => {
               const shifted = (delta: number) =>
                 sequences.map((other, j) =>
-                  j !== i ? other : { ...other, logProbs: other.logProbs.map((value, u) => (u === t ? value + delta : value)) },
+                  j !== i
+                    ? other
+                    : {
+                        ...other,
+                        logProbs: other.logProbs.map((value, u) => (u === t ? value + delta : value)),
+                      },
                 );
               const numeric =
-                (evaluateObjective(shifted(step), settings).loss - evaluateObjective(shifted(-step), settings).loss) /
+                (evaluateObjective(shifted(step), settings).loss -
+                  evaluateObjective(shifted(-step), settings).loss) /
                 (2 * step);
               const analytic = gradient[i]![t]!;
-              expect(Math.abs(analytic - numeric)).toBeLessThanOrEqual(1e-6 * Math.max(Math.abs(analytic), Math.abs(numeric)) + 1e-11);
+              expect(Math.abs(analytic - numeric)).toBeLessThanOrEqual(
+                1e-6 * Math.max(Math.abs(analytic), Math.abs(numeric)) + 1e-11,
+              );
               if (analytic === 0 || Object.is(analytic, -0)) clippedTokens++;
               checked++;
             });
@@ -188,7 +217,10 @@ function randomBatch(random: Random, settings: ObjectiveTerms): ObjectiveSequenc
       for (;;) {
         const delta = 0.35 * random.normal();
         const ratio = Math.exp(delta);
-        if (Math.abs(ratio - (1 + settings.clipHigh)) > 1e-3 && Math.abs(ratio - (1 - settings.clipLow)) > 1e-3) {
+        if (
+          Math.abs(ratio - (1 + settings.clipHigh)) > 1e-3 &&
+          Math.abs(ratio - (1 - settings.clipLow)) > 1e-3
+        ) {
           return old + delta;
         }
       }

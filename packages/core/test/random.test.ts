@@ -23,7 +23,9 @@ describe('Random', () => {
     const random = Random.fromSeed('resume');
     for (let i = 0; i < 17; i++) random.uint32();
     const restored = Random.fromState(JSON.parse(JSON.stringify(random.state())));
-    expect(Array.from({ length: 20 }, () => restored.float())).toEqual(Array.from({ length: 20 }, () => random.float()));
+    expect(Array.from({ length: 20 }, () => restored.float())).toEqual(
+      Array.from({ length: 20 }, () => random.float()),
+    );
   });
 
   it('floats are uniform in [0, 1): mean 0.5 and variance 1/12 within sampling error over 100k draws', () => {

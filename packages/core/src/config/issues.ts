@@ -26,7 +26,8 @@ export function describeValueType(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'number' && Number.isInteger(value)) return `number ${value}`;
   if (typeof value === 'number') return `number ${value}`;
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  if (typeof value === 'string')
+    return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
   if (typeof value === 'object') return 'an object';
   return typeof value;
 }
@@ -59,7 +60,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = current;
   }
@@ -152,9 +157,17 @@ function describeIssue(issue: SchemaIssue, value: unknown): string {
     case 'too_big': {
       const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
       const comparison =
-        issue.code === 'too_small' ? (issue.inclusive === false ? '>' : '>=') : issue.inclusive === false ? '<' : '<=';
-      if (issue.origin === 'array') return `needs ${comparison} ${String(bound)} items, got ${(value as unknown[]).length}`;
-      if (issue.origin === 'string') return `needs ${comparison} ${String(bound)} characters, got ${describeValueType(value)}`;
+        issue.code === 'too_small'
+          ? issue.inclusive === false
+            ? '>'
+            : '>='
+          : issue.inclusive === false
+            ? '<'
+            : '<=';
+      if (issue.origin === 'array')
+        return `needs ${comparison} ${String(bound)} items, got ${(value as unknown[]).length}`;
+      if (issue.origin === 'string')
+        return `needs ${comparison} ${String(bound)} characters, got ${describeValueType(value)}`;
       return `must be ${comparison} ${String(bound)}, got ${describeValueType(value)}`;
     }
     case 'invalid_union':

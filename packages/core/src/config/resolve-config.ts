@@ -6,12 +6,18 @@ import type { ObjectiveSettings } from '../contracts/objective-settings.js';
 import type { AuxiliarySource, EkiplStepSettings, WeightedReward } from '../ekipl-step.js';
 import { ConfigError, type ConfigIssue } from '../errors/config-error.js';
 import { EkiplError } from '../errors/ekipl-error.js';
-import { type AnyPluginDefinition, type PluginInstances, type PluginKind } from '../plugin/define-plugin.js';
+import type { AnyPluginDefinition, PluginInstances, PluginKind } from '../plugin/define-plugin.js';
 import { type BuiltinPlugin, loadPlugin } from '../plugin/load-plugin.js';
 import { parsePluginOptions, schemaKeysAt } from '../plugin/plugin-options.js';
 import type { Random } from '../random.js';
-import { type ConfigPath, type ConfigSource, type SchemaIssue, locateIssue, toConfigIssues } from './issues.js';
-import { type ValidatedConfig, configSchema } from './schema.js';
+import {
+  type ConfigPath,
+  type ConfigSource,
+  locateIssue,
+  type SchemaIssue,
+  toConfigIssues,
+} from './issues.js';
+import { configSchema, type ValidatedConfig } from './schema.js';
 import { parseConfigText } from './source.js';
 
 /** A plugin reference after loading: the definition, and its options validated with defaults filled. */
@@ -48,7 +54,10 @@ export interface ResolveConfigOptions {
 }
 
 /** Reads, validates and resolves a config file; every problem found is reported at once in a ConfigError. */
-export async function loadConfig(file: string, options: Omit<ResolveConfigOptions, 'source'>): Promise<ResolvedConfig> {
+export async function loadConfig(
+  file: string,
+  options: Omit<ResolveConfigOptions, 'source'>,
+): Promise<ResolvedConfig> {
   const absolute = resolve(file);
   let text: string;
   try {
@@ -73,7 +82,12 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
   const configDirectory = options.configDirectory ?? process.cwd();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([
-      locateIssue([], 'the config must be a mapping of sections (run, dataset, policy, auxiliary, reward, selector, estimator, objective)', 'value', source),
+      locateIssue(
+        [],
+        'the config must be a mapping of sections (run, dataset, policy, auxiliary, reward, selector, estimator, objective)',
+        'value',
+        source,
+      ),
     ]);
   }
   const parsed = configSchema.safeParse(raw);
@@ -118,7 +132,9 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
     resolvePlugin('policy', sections.policy, ['policy']),
     resolvePlugin('selector', sections.selector, ['selector']),
     resolvePlugin('estimator', sections.estimator, ['estimator']),
-    Promise.all((sections.auxiliary ?? []).map((entry, i) => resolvePlugin('auxiliary', entry, ['auxiliary', i]))),
+    Promise.all(
+      (sections.auxiliary ?? []).map((entry, i) => resolvePlugin('auxiliary', entry, ['auxiliary', i])),
+    ),
     Promise.all((sections.reward ?? []).map((entry, i) => resolvePlugin('reward', entry, ['reward', i]))),
   ]);
 
@@ -126,14 +142,24 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
   checkUniqueNames(reward, 'reward', 'rewards', issues, source);
   auxiliary.forEach((entry, i) => {
     if (entry?.name === 'policy') {
-      issues.push(locateIssue(['auxiliary', i, 'name'], '"policy" is the policy\'s own source name; choose another name', 'key', source));
+      issues.push(
+        locateIssue(
+          ['auxiliary', i, 'name'],
+          '"policy" is the policy\'s own source name; choose another name',
+          'key',
+          source,
+        ),
+      );
     }
   });
   if (issues.length > 0 || !parsed.success) throw new ConfigError(sortByPosition(issues));
   const config = parsed.data;
 
   // Everything resolved: write the filled-in plugin options back so the printed config is complete.
-  const withOptions = <T extends { options?: Record<string, unknown> | undefined }>(entry: T, resolved: ResolvedPlugin) => ({
+  const withOptions = <T extends { options?: Record<string, unknown> | undefined }>(
+    entry: T,
+    resolved: ResolvedPlugin,
+  ) => ({
     ...entry,
     options: resolved.options,
   });
@@ -143,7 +169,11 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
     policy: withOptions(config.policy, policy!),
     selector: withOptions(config.selector, selector!),
     estimator: withOptions(config.estimator, estimator!),
-    auxiliary: config.auxiliary.map((entry, i) => ({ ...withOptions(entry, auxiliary[i]!), name: auxiliary[i]!.name, samples: entry.samples ?? config.run.groupSize })),
+    auxiliary: config.auxiliary.map((entry, i) => ({
+      ...withOptions(entry, auxiliary[i]!),
+      name: auxiliary[i]!.name,
+      samples: entry.samples ?? config.run.groupSize,
+    })),
     reward: config.reward.map((entry, i) => ({ ...withOptions(entry, reward[i]!), name: reward[i]!.name })),
   };
   return {
@@ -154,7 +184,10 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
       policy: policy!,
       selector: selector!,
       estimator: estimator!,
-      auxiliary: auxiliary.map((entry, i) => ({ ...entry!, samples: config.auxiliary[i]!.samples ?? config.run.groupSize })),
+      auxiliary: auxiliary.map((entry, i) => ({
+        ...entry!,
+        samples: config.auxiliary[i]!.samples ?? config.run.groupSize,
+      })),
       reward: reward.map((entry, i) => ({ ...entry!, weight: config.reward[i]!.weight })),
     },
   };
@@ -182,7 +215,10 @@ function pluginSectionsOf(raw: Record<string, unknown>): PluginSections {
     const entry = value as Record<string, unknown>;
     if (typeof entry['use'] !== 'string' || entry['use'] === '') return undefined;
     const options = entry['options'];
-    if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    if (
+      options !== undefined &&
+      (options === null || typeof options !== 'object' || Array.isArray(options))
+    ) {
       return undefined;
     }
     return {
@@ -301,7 +337,11 @@ export async function createComponents(
       })),
     ),
     rewards: await Promise.all(
-      plugins.reward.map(async (entry, i) => ({ name: entry.name, reward: await create(entry, 'reward', i), weight: entry.weight })),
+      plugins.reward.map(async (entry, i) => ({
+        name: entry.name,
+        reward: await create(entry, 'reward', i),
+        weight: entry.weight,
+      })),
     ),
   };
 }

@@ -74,7 +74,10 @@ export const configSchema = z
     policy: pluginReferenceSchema.prefault({ use: 'tfjs' }),
     /** An empty list is plain GRPO: the baseline and the method run from the same file. */
     auxiliary: z.array(auxiliaryReferenceSchema).default([]),
-    reward: z.array(rewardReferenceSchema).min(1).prefault([{ use: 'format' }, { use: 'accuracy' }]),
+    reward: z
+      .array(rewardReferenceSchema)
+      .min(1)
+      .prefault([{ use: 'format' }, { use: 'accuracy' }]),
     selector: pluginReferenceSchema.prefault({ use: 'top-k' }),
     estimator: pluginReferenceSchema.prefault({ use: 'snis' }),
     objective: objectiveSchema.prefault({}),

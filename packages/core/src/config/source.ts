@@ -1,4 +1,4 @@
-import { LineCounter, type Node, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../errors/config-error.js';
 import type { ConfigPath, ConfigSource } from './issues.js';
 
@@ -28,7 +28,9 @@ export function parseConfigText(text: string, file: string): { raw: unknown; sou
       for (let i = 0; i < path.length; i++) {
         const segment = path[i]!;
         if (isMap(node)) {
-          const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+          const pair = node.items.find(
+            (item) => isScalar(item.key) && String(item.key.value) === String(segment),
+          );
           if (pair === undefined) break;
           const isLast = i === path.length - 1;
           if (isLast && part === 'key') return position(rangeStart(pair.key) ?? located ?? 0);

@@ -1,6 +1,6 @@
-import type { SpecificationVersion } from './specification-version.js';
 import type { Action } from './action.js';
 import type { Prompt } from './prompt.js';
+import type { SpecificationVersion } from './specification-version.js';
 import type { Task } from './task.js';
 
 /** One prompt to answer; samplers that know the task (offline oracles, replayed data) may read `task`. */

@@ -1,5 +1,5 @@
-import type { SpecificationVersion } from './specification-version.js';
 import type { ActionSource } from './action.js';
+import type { SpecificationVersion } from './specification-version.js';
 
 /** One selected action as an estimator sees it. All densities are tempered sequence log-densities. */
 export interface EstimatorAction {

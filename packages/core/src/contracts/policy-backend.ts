@@ -1,7 +1,7 @@
-import type { SpecificationVersion } from './specification-version.js';
 import type { ActionSource } from './action.js';
 import type { ObjectiveSettings } from './objective-settings.js';
 import type { Prompt, SamplingSettings } from './prompt.js';
+import type { SpecificationVersion } from './specification-version.js';
 
 /** One sample from the policy: text, its token ids, and per-token log-probs under the weights that sampled it. */
 export interface PolicySample {
@@ -97,7 +97,11 @@ export interface PolicyBackend {
    * by the same code `trainStep` uses, without changing any weight. testkit's `objectiveConformance`
    * compares it to core's reference implementation.
    */
-  objectiveGradient?(batch: TrainBatch, objective: ObjectiveSettings, temperature: number): Promise<ObjectiveGradient>;
+  objectiveGradient?(
+    batch: TrainBatch,
+    objective: ObjectiveSettings,
+    temperature: number,
+  ): Promise<ObjectiveGradient>;
 
   /** Write weights, optimiser state and config into `directory` (atomically). */
   save?(directory: string): Promise<void>;

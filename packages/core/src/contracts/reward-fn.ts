@@ -1,5 +1,5 @@
-import type { SpecificationVersion } from './specification-version.js';
 import type { Action } from './action.js';
+import type { SpecificationVersion } from './specification-version.js';
 import type { Task } from './task.js';
 
 /** A reward with named sub-parts (all logged); `value` is what enters the weighted sum. */

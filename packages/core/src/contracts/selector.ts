@@ -1,6 +1,6 @@
 import type { Random } from '../random.js';
-import type { SpecificationVersion } from './specification-version.js';
 import type { ScoredAction } from './action.js';
+import type { SpecificationVersion } from './specification-version.js';
 
 /**
  * Chooses the group that the update learns from among one task's scored candidates (the policy's

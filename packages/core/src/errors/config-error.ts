@@ -19,6 +19,7 @@ export interface ConfigIssue {
 
 /** A config that cannot be used. Carries every issue found, not just the first. */
 export class ConfigError extends EkiplError {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by isInstance through Symbol.for
   private readonly [symbol] = true;
   readonly issues: readonly ConfigIssue[];
 

@@ -9,6 +9,7 @@ const symbol = Symbol.for(marker);
  * where `instanceof` would not.
  */
 export class EkiplError extends Error {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by isInstance through Symbol.for
   private readonly [symbol] = true;
 
   constructor(message: string, options?: { cause?: unknown }) {

@@ -8,6 +8,7 @@ const symbol = Symbol.for(marker);
  * (408, 429, 5xx, network errors) or not (400, 401, 403, a refusal). Messages never carry API keys.
  */
 export class ProviderError extends EkiplError {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by isInstance through Symbol.for
   private readonly [symbol] = true;
   readonly provider: string;
   readonly url?: string;

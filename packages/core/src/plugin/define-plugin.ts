@@ -20,7 +20,14 @@ export interface PluginInstances {
 
 export type PluginKind = keyof PluginInstances;
 
-export const pluginKinds: readonly PluginKind[] = ['policy', 'auxiliary', 'reward', 'selector', 'estimator', 'dataset'];
+export const pluginKinds: readonly PluginKind[] = [
+  'policy',
+  'auxiliary',
+  'reward',
+  'selector',
+  'estimator',
+  'dataset',
+];
 
 /** What `create` gets besides its options. */
 export interface PluginContext {

@@ -3,7 +3,12 @@ import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { closestMatch } from '../config/issues.js';
 import { PluginError } from '../errors/plugin-error.js';
-import { type AnyPluginDefinition, type PluginKind, isPluginDefinition, pluginKinds } from './define-plugin.js';
+import {
+  type AnyPluginDefinition,
+  isPluginDefinition,
+  type PluginKind,
+  pluginKinds,
+} from './define-plugin.js';
 
 /** A plugin shipped with ekipl, addressed in configs by its short name (`snis`, `tfjs`, `openai`). */
 export interface BuiltinPlugin {
@@ -39,7 +44,10 @@ const articles: Record<PluginKind, string> = {
  *   with `#exportName` to pick one of several plugins it exports: `ekipl-plugin-foo#bar`.
  * A module's plugin is its default export, or the one named export that is a plugin.
  */
-export async function loadPlugin(reference: string, options: LoadPluginOptions): Promise<AnyPluginDefinition> {
+export async function loadPlugin(
+  reference: string,
+  options: LoadPluginOptions,
+): Promise<AnyPluginDefinition> {
   const plugin = await loadUnchecked(reference, options);
   if (options.expectedKind !== undefined && plugin.kind !== options.expectedKind) {
     throw new PluginError(
@@ -61,7 +69,10 @@ async function loadUnchecked(reference: string, options: LoadPluginOptions): Pro
     const sameKind = options.builtins.filter(
       (candidate) => options.expectedKind === undefined || candidate.kind === options.expectedKind,
     );
-    const suggestion = closestMatch(reference, sameKind.map((candidate) => candidate.name));
+    const suggestion = closestMatch(
+      reference,
+      sameKind.map((candidate) => candidate.name),
+    );
     const builtinList =
       sameKind.length === 0 ? 'none' : sameKind.map((candidate) => candidate.name).join(', ');
     throw new PluginError(
@@ -99,7 +110,9 @@ async function importModule(reference: string, file: string): Promise<Record<str
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new PluginError(reference, `plugin "${reference}" failed to load from ${file}: ${reason}`, { cause: error });
+    throw new PluginError(reference, `plugin "${reference}" failed to load from ${file}: ${reason}`, {
+      cause: error,
+    });
   }
 }
 

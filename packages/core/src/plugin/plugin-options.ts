@@ -1,5 +1,12 @@
+import {
+  type ConfigPath,
+  type ConfigSource,
+  locateIssue,
+  type SchemaIssue,
+  toConfigIssues,
+  unknownKeyMessage,
+} from '../config/issues.js';
 import type { ConfigIssue } from '../errors/config-error.js';
-import { type ConfigPath, type ConfigSource, type SchemaIssue, locateIssue, toConfigIssues, unknownKeyMessage } from '../config/issues.js';
 import type { AnyPluginDefinition } from './define-plugin.js';
 
 type ParsedOptions = { ok: true; value: unknown } | { ok: false; issues: ConfigIssue[] };
@@ -22,7 +29,9 @@ export function parsePluginOptions(
   const parsed = plugin.options.safeParse(options);
   if (!parsed.success) {
     const schemaIssues = (parsed.error as unknown as { issues: SchemaIssue[] }).issues;
-    issues.push(...toConfigIssues(schemaIssues, options, basePath, source, (path) => objectKeysAt(schema, path)));
+    issues.push(
+      ...toConfigIssues(schemaIssues, options, basePath, source, (path) => objectKeysAt(schema, path)),
+    );
   }
   if (issues.length > 0) return { ok: false, issues };
   return { ok: true, value: (parsed as { data: unknown }).data };
@@ -43,7 +52,15 @@ interface SchemaNode {
   };
 }
 
-const wrapperTypes = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional']);
+const wrapperTypes = new Set([
+  'optional',
+  'nullable',
+  'default',
+  'prefault',
+  'readonly',
+  'catch',
+  'nonoptional',
+]);
 
 function unwrap(schema: SchemaNode | undefined): SchemaNode | undefined {
   let node = schema;

@@ -1,0 +1,55 @@
+import { type BuiltinPlugin, ConfigError, formatConfigIssue, loadConfig, stringifyConfig } from '@ekipl/core';
+import { defineCommand } from 'citty';
+import { builtinPlugins } from '../builtin-plugins.js';
+import { reportError } from '../report-error.js';
+
+export interface CommandOutcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `ekipl validate -c FILE`: exit 0 with the resolved config (every default filled in) on stdout, or
+ * exit 2 with one line per problem (`file:line:column path: message`) on stderr.
+ */
+export async function validateConfigFile(
+  file: string,
+  builtins: readonly BuiltinPlugin[] = builtinPlugins,
+): Promise<CommandOutcome> {
+  try {
+    const resolved = await loadConfig(file, { builtins });
+    return { exitCode: 0, stdout: stringifyConfig(resolved.config), stderr: '' };
+  } catch (error) {
+    if (ConfigError.isInstance(error)) {
+      const count = error.issues.length;
+      const lines = error.issues.map((issue) => formatConfigIssue(issue));
+      return {
+        exitCode: 2,
+        stdout: '',
+        stderr: `${file}: ${count} ${count === 1 ? 'problem' : 'problems'}\n${lines.join('\n')}\n`,
+      };
+    }
+    let stderr = '';
+    const exitCode = reportError(error, (text) => {
+      stderr += text;
+    });
+    return { exitCode, stdout: '', stderr };
+  }
+}
+
+export default defineCommand({
+  meta: {
+    name: 'validate',
+    description: 'Check a config and print it resolved, with every default filled in',
+  },
+  args: {
+    config: { type: 'string', alias: 'c', description: 'Config file (YAML or JSON)', required: true },
+  },
+  async run({ args }) {
+    const outcome = await validateConfigFile(args.config);
+    process.stdout.write(outcome.stdout);
+    process.stderr.write(outcome.stderr);
+    process.exitCode = outcome.exitCode;
+  },
+});

@@ -1,0 +1,5 @@
+export { builtinPlugins } from './builtin-plugins.js';
+export { listPlugins } from './commands/plugins.js';
+export { type CommandOutcome, validateConfigFile } from './commands/validate.js';
+export { main } from './main.js';
+export { reportError } from './report-error.js';

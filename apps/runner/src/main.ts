@@ -1,0 +1,14 @@
+import { defineCommand } from 'citty';
+
+/** The `ekipl` command: subcommands load lazily, so `ekipl validate` never imports a tensor library. */
+export const main = defineCommand({
+  meta: {
+    name: 'ekipl',
+    version: '0.1.0',
+    description: 'Reinforcement fine-tuning of vision-language models with external knowledge (Vision-EKIPL)',
+  },
+  subCommands: {
+    validate: () => import('./commands/validate.js').then((module) => module.default),
+    plugins: () => import('./commands/plugins.js').then((module) => module.default),
+  },
+});

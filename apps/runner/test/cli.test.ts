@@ -1,0 +1,71 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listPlugins, validateConfigFile } from '../src/index.js';
+
+const fixtures = join(import.meta.dirname, 'fixtures');
+const bin = join(import.meta.dirname, '..', 'dist', 'bin.js');
+
+function ekipl(...args: string[]) {
+  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: fixtures });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('ekipl validate', () => {
+  it('prints the resolved config with every default filled in and exits 0', async () => {
+    const outcome = await validateConfigFile(join(fixtures, 'good.yaml'));
+    expect(outcome.stderr).toBe('');
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.stdout).toContain('name: fixture-run');
+    expect(outcome.stdout).toContain('batchSize: 4');
+    expect(outcome.stdout).toContain('clip: 0.2');
+    expect(outcome.stdout).toMatch(
+      /policy:\n {2}use: \.\/plugins\/policy\.mjs\n {2}options:\n {4}level: 0\.5\n {4}mode: careful/,
+    );
+    expect(outcome.stdout).toMatch(/name: fixture-auxiliary\n {4}samples: 4/);
+  });
+
+  it('the bin prints every error with file, line, column and path, and exits 2', () => {
+    const { status, stdout, stderr } = ekipl('validate', '-c', 'bad.yaml');
+    expect(stdout).toBe('');
+    expect(status).toBe(2);
+    const lines = stderr.trim().split('\n');
+    expect(lines[0]).toBe('bad.yaml: 4 problems');
+    expect(lines[1]).toBe('bad.yaml:9:14: auxiliary[1].options.model: expected string, got number 42');
+    expect(lines[2]).toBe('bad.yaml:12:5: reward[0].wieght: unknown key "wieght" (did you mean "weight"?)');
+    expect(lines[3]).toMatch(
+      /^bad\.yaml:13:18: selector\.use: unknown plugin "ekipl-selector-that-does-not-exist": not a built-in \(built-in selector plugins: none\), and no npm package/,
+    );
+    expect(lines[4]).toBe(
+      'bad.yaml:14:19: estimator.use: plugin "./plugins/selector.mjs" is a selector, but this section needs an estimator',
+    );
+  });
+
+  it('a missing file is one clear line, exit 2', () => {
+    const { status, stderr } = ekipl('validate', '-c', 'nope.yaml');
+    expect(status).toBe(2);
+    expect(stderr).toBe('nope.yaml: 1 problem\nnope.yaml: file not found\n');
+  });
+});
+
+describe('ekipl plugins', () => {
+  it('lists plugins by kind with their options, types and defaults', async () => {
+    const text = await listPlugins({ config: join(fixtures, 'good.yaml') });
+    expect(text).toContain(
+      [
+        'selector:',
+        '  fixture-selector  (./plugins/selector.mjs)  test fixture',
+        '    level: number = 0.5',
+        '    mode: "fast" | "careful" = "fast"',
+        '    model: string',
+      ].join('\n'),
+    );
+    expect(text.indexOf('policy:')).toBeLessThan(text.indexOf('dataset:'));
+  });
+
+  it('the bin runs it', () => {
+    const { status, stdout } = ekipl('plugins', '-c', 'good.yaml');
+    expect(status).toBe(0);
+    expect(stdout).toContain('fixture-policy  (./plugins/policy.mjs)');
+  });
+});
