@@ -1,7 +1,28 @@
-import type { BuiltinPlugin } from '@ekipl/core';
+import type { AnyPluginDefinition, BuiltinPlugin, PluginKind } from '@ekipl/core';
 
-/**
- * Plugins shipped with ekipl, addressed in configs by short name. Each entry imports its package
- * lazily, so a command loads only the plugins its config names.
- */
-export const builtinPlugins: readonly BuiltinPlugin[] = [];
+/** A built-in entry: its package is imported only when a config names it (or `ekipl plugins` lists it). */
+function builtin(
+  name: string,
+  kind: PluginKind,
+  packageName: string,
+  load: () => Promise<AnyPluginDefinition>,
+): BuiltinPlugin {
+  return { name, kind, packageName, load };
+}
+
+const estimators = () => import('@ekipl/estimators');
+const selectors = () => import('@ekipl/selectors');
+const rewards = () => import('@ekipl/rewards');
+
+/** Plugins shipped with ekipl, addressed in configs by short name. */
+export const builtinPlugins: readonly BuiltinPlugin[] = [
+  builtin('uncorrected', 'estimator', '@ekipl/estimators', async () => (await estimators()).uncorrected),
+  builtin('exact-is', 'estimator', '@ekipl/estimators', async () => (await estimators()).exactIs),
+  builtin('snis', 'estimator', '@ekipl/estimators', async () => (await estimators()).snis),
+  builtin('top-k', 'selector', '@ekipl/selectors', async () => (await selectors()).topK),
+  builtin('replace-worst', 'selector', '@ekipl/selectors', async () => (await selectors()).replaceWorst),
+  builtin('quota', 'selector', '@ekipl/selectors', async () => (await selectors()).quota),
+  builtin('format', 'reward', '@ekipl/rewards', async () => (await rewards()).format),
+  builtin('accuracy', 'reward', '@ekipl/rewards', async () => (await rewards()).accuracy),
+  builtin('perception', 'reward', '@ekipl/rewards', async () => (await rewards()).perception),
+];

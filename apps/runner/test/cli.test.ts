@@ -34,7 +34,7 @@ describe('ekipl validate', () => {
     expect(lines[1]).toBe('bad.yaml:9:14: auxiliary[1].options.model: expected string, got number 42');
     expect(lines[2]).toBe('bad.yaml:12:5: reward[0].wieght: unknown key "wieght" (did you mean "weight"?)');
     expect(lines[3]).toMatch(
-      /^bad\.yaml:13:18: selector\.use: unknown plugin "ekipl-selector-that-does-not-exist": not a built-in \(built-in selector plugins: none\), and no npm package/,
+      /^bad\.yaml:13:18: selector\.use: unknown plugin "ekipl-selector-that-does-not-exist": not a built-in \(built-in selector plugins: top-k, replace-worst, quota\), and no npm package/,
     );
     expect(lines[4]).toBe(
       'bad.yaml:14:19: estimator.use: plugin "./plugins/selector.mjs" is a selector, but this section needs an estimator',
@@ -53,7 +53,6 @@ describe('ekipl plugins', () => {
     const text = await listPlugins({ config: join(fixtures, 'good.yaml') });
     expect(text).toContain(
       [
-        'selector:',
         '  fixture-selector  (./plugins/selector.mjs)  test fixture',
         '    level: number = 0.5',
         '    mode: "fast" | "careful" = "fast"',
@@ -61,6 +60,15 @@ describe('ekipl plugins', () => {
       ].join('\n'),
     );
     expect(text.indexOf('policy:')).toBeLessThan(text.indexOf('dataset:'));
+  });
+
+  it('lists the built-in estimators, selectors and rewards with their options', async () => {
+    const text = await listPlugins();
+    expect(text).toContain('  snis  (@ekipl/estimators)');
+    expect(text).toContain('    crossDensity: "assume-zero" | "policy" | "constant" = "assume-zero"');
+    expect(text).toContain('  top-k  (@ekipl/selectors)');
+    expect(text).toContain('  accuracy  (@ekipl/rewards)');
+    expect(text).toContain('    tolerance.full: number = 0.05');
   });
 
   it('the bin runs it', () => {

@@ -1,4 +1,5 @@
 export * from './conformance-error.js';
+export * from './estimator-conformance.js';
 export * from './fakes/event-log.js';
 export * from './fakes/fake-dataset.js';
 export * from './fakes/fake-plugins.js';
@@ -6,3 +7,5 @@ export * from './fakes/fake-policy.js';
 export * from './fakes/fake-sampler.js';
 export * from './fakes/fake-task.js';
 export * from './objective-conformance.js';
+export * from './reward-conformance.js';
+export * from './selector-conformance.js';

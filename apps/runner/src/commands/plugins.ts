@@ -91,12 +91,20 @@ function optionsSummary(plugin: AnyPluginDefinition): string[] {
   } catch {
     return ['(options schema cannot be summarised)'];
   }
+  return describeProperties(schema, '');
+}
+
+/** `name: type = default` per property; nested objects flattened to `parent.child`. */
+function describeProperties(schema: JsonSchema, prefix: string): string[] {
   const required = new Set(schema.required ?? []);
-  return Object.entries(schema.properties ?? {}).map(([key, property]) => {
+  return Object.entries(schema.properties ?? {}).flatMap(([key, property]) => {
+    if (property.type === 'object' && property.properties !== undefined) {
+      return describeProperties(property, `${prefix}${key}.`);
+    }
     const defaultText = property.default === undefined ? '' : ` = ${JSON.stringify(property.default)}`;
     const requiredText = required.has(key) && property.default === undefined ? ' (required)' : '';
     const description = property.description === undefined ? '' : `  ${property.description}`;
-    return `${key}: ${typeText(property)}${defaultText}${requiredText}${description}`;
+    return [`${prefix}${key}: ${typeText(property)}${defaultText}${requiredText}${description}`];
   });
 }
 
