@@ -1,3 +1,5 @@
+import type { EstimatorDiagnostics } from './contracts/estimator.js';
+
 /** Summary of importance weights (Appendix A.3 of the paper): ESS and the tail of the weights. */
 export interface WeightStatistics {
   /** Effective sample size (sum w)^2 / sum w^2: n for equal weights, 1 when one weight dominates, 0 when all are 0. */
@@ -43,4 +45,23 @@ export function quantile(values: readonly number[], q: number): number {
   const upper = Math.ceil(position);
   const fraction = position - lower;
   return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * fraction;
+}
+
+/** An estimator's diagnostics for one group, from its final weights (and log weights, which survive underflow). */
+export function estimatorDiagnostics(
+  weights: readonly number[],
+  logWeights: readonly number[] | undefined,
+  fallbacks: { own: number; cross: number },
+): EstimatorDiagnostics {
+  const statistics = weightStatistics(weights, logWeights);
+  return {
+    ess_mean: statistics.ess,
+    ess_min: statistics.ess,
+    weight_mean: statistics.mean,
+    weight_p95: statistics.p95,
+    weight_max: statistics.max,
+    log_weight_range: statistics.logRange,
+    fallbacks_own: fallbacks.own,
+    fallbacks_cross: fallbacks.cross,
+  };
 }

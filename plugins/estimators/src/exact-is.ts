@@ -1,6 +1,5 @@
-import { definePlugin, specificationVersion } from '@ekipl/core';
+import { definePlugin, estimatorDiagnostics, specificationVersion } from '@ekipl/core';
 import { densityOptionsSchema } from './density-options.js';
-import { groupDiagnostics } from './diagnostics.js';
 import { logImportanceWeights } from './importance-weights.js';
 
 /** w_i = pi_old(o_i) / mu(o_i) against the pool's mixture proposal. Ablation (B) of Appendix A.7. */
@@ -17,7 +16,7 @@ export const exactIs = definePlugin({
       const weights = logWeights.map(Math.exp);
       return {
         weights,
-        diagnostics: groupDiagnostics(weights, logWeights, { own: fallbacksOwn, cross: fallbacksCross }),
+        diagnostics: estimatorDiagnostics(weights, logWeights, { own: fallbacksOwn, cross: fallbacksCross }),
       };
     },
   }),

@@ -1,6 +1,5 @@
-import { definePlugin, specificationVersion } from '@ekipl/core';
+import { definePlugin, estimatorDiagnostics, specificationVersion } from '@ekipl/core';
 import { densityOptionsSchema } from './density-options.js';
-import { groupDiagnostics } from './diagnostics.js';
 import { logImportanceWeights, logSumExp } from './importance-weights.js';
 
 /**
@@ -28,7 +27,7 @@ export const snis = definePlugin({
       const weights = normalised.map(Math.exp);
       return {
         weights,
-        diagnostics: groupDiagnostics(weights, normalised, { own: fallbacksOwn, cross: fallbacksCross }),
+        diagnostics: estimatorDiagnostics(weights, normalised, { own: fallbacksOwn, cross: fallbacksCross }),
       };
     },
   }),

@@ -1,5 +1,4 @@
-import { definePlugin, specificationVersion, z } from '@ekipl/core';
-import { groupDiagnostics } from './diagnostics.js';
+import { definePlugin, estimatorDiagnostics, specificationVersion, z } from '@ekipl/core';
 
 /** w_i = 1: every action treated as on-policy (pi_theta / pi_old). Ablation (A) of Appendix A.7. */
 export const uncorrected = definePlugin({
@@ -14,7 +13,7 @@ export const uncorrected = definePlugin({
       const weights = group.actions.map(() => 1);
       return {
         weights,
-        diagnostics: groupDiagnostics(
+        diagnostics: estimatorDiagnostics(
           weights,
           weights.map(() => 0),
           { own: 0, cross: 0 },

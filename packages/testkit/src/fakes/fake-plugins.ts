@@ -2,13 +2,13 @@ import {
   type Action,
   type Estimator,
   type EstimatorGroup,
+  estimatorDiagnostics,
   type RewardFn,
   type RewardValue,
   type ScoredAction,
   type Selector,
   specificationVersion,
   type Task,
-  weightStatistics,
 } from '@ekipl/core';
 
 /** A reward from a function. */
@@ -50,20 +50,7 @@ export function createFakeEstimator(
     weights(group) {
       groups.push(group);
       const weights = weigh(group);
-      const statistics = weightStatistics(weights);
-      return {
-        weights,
-        diagnostics: {
-          ess_mean: statistics.ess,
-          ess_min: statistics.ess,
-          weight_mean: statistics.mean,
-          weight_p95: statistics.p95,
-          weight_max: statistics.max,
-          log_weight_range: statistics.logRange,
-          fallbacks_own: 0,
-          fallbacks_cross: 0,
-        },
-      };
+      return { weights, diagnostics: estimatorDiagnostics(weights, undefined, { own: 0, cross: 0 }) };
     },
   };
 }
