@@ -13,6 +13,7 @@ function builtin(
 const estimators = () => import('@ekipl/estimators');
 const selectors = () => import('@ekipl/selectors');
 const rewards = () => import('@ekipl/rewards');
+const datasets = () => import('@ekipl/datasets');
 
 /** Plugins shipped with ekipl, addressed in configs by short name. */
 export const builtinPlugins: readonly BuiltinPlugin[] = [
@@ -25,4 +26,20 @@ export const builtinPlugins: readonly BuiltinPlugin[] = [
   builtin('format', 'reward', '@ekipl/rewards', async () => (await rewards()).format),
   builtin('accuracy', 'reward', '@ekipl/rewards', async () => (await rewards()).accuracy),
   builtin('perception', 'reward', '@ekipl/rewards', async () => (await rewards()).perception),
+  builtin(
+    'synthetic-counting',
+    'dataset',
+    '@ekipl/datasets',
+    async () => (await datasets()).syntheticCounting,
+  ),
+  builtin(
+    'synthetic-structure',
+    'dataset',
+    '@ekipl/datasets',
+    async () => (await datasets()).syntheticStructure,
+  ),
+  builtin('synthetic-spatial', 'dataset', '@ekipl/datasets', async () => (await datasets()).syntheticSpatial),
+  builtin('reason-rft', 'dataset', '@ekipl/datasets', async () => (await datasets()).reasonRft),
+  builtin('oracle', 'auxiliary', '@ekipl/aux-oracle', async () => (await import('@ekipl/aux-oracle')).oracle),
+  builtin('replay', 'auxiliary', '@ekipl/aux-replay', async () => (await import('@ekipl/aux-replay')).replay),
 ];

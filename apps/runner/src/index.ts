@@ -1,5 +1,7 @@
 export { builtinPlugins } from './builtin-plugins.js';
 export { listPlugins } from './commands/plugins.js';
+export { type WriteTasksOptions, writeTasks } from './commands/tasks.js';
 export { type CommandOutcome, validateConfigFile } from './commands/validate.js';
+export { escapeHtml } from './escape-html.js';
 export { main } from './main.js';
 export { reportError } from './report-error.js';

@@ -10,5 +10,6 @@ export const main = defineCommand({
   subCommands: {
     validate: () => import('./commands/validate.js').then((module) => module.default),
     plugins: () => import('./commands/plugins.js').then((module) => module.default),
+    tasks: () => import('./commands/tasks.js').then((module) => module.default),
   },
 });

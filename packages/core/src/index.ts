@@ -1,6 +1,7 @@
 /** zod, re-exported so plugins build their option schemas with the same copy ekipl validates with. */
 export { z } from 'zod';
 export * from './advantages.js';
+export * from './answer-format.js';
 export { type ConfigPath, type ConfigSource, formatPath } from './config/issues.js';
 export * from './config/resolve-config.js';
 export * from './config/schema.js';

@@ -1,5 +1,4 @@
-import { definePlugin, specificationVersion, type Task, z } from '@ekipl/core';
-import { extractAnswer } from './extract-answer.js';
+import { definePlugin, extractAnswer, specificationVersion, type Task, z } from '@ekipl/core';
 import { parseNumber } from './parse-number.js';
 import { type Tolerance, toleranceSchema } from './tolerance.js';
 

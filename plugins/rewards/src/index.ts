@@ -1,5 +1,4 @@
 export { accuracy, accuracyScore, choiceMatches, toleranceScore } from './accuracy.js';
-export { extractAnswer, firstAnswerTag, tagContents } from './extract-answer.js';
 export { format, formatScore } from './format.js';
 export { parseNumber } from './parse-number.js';
 export {

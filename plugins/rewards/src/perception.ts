@@ -1,3 +1,12 @@
+import {
+  definePlugin,
+  extractAnswer,
+  firstAnswerTag,
+  specificationVersion,
+  type Task,
+  tagContents,
+  z,
+} from '@ekipl/core';
 /**
  * Perception rewards of seed 004 ("From Sight to Insight", later "Disentangling Perception and
  * Reasoning in Multimodal LLMs via Reward Design", arXiv 2601.00215), as reported secondhand in
@@ -12,9 +21,7 @@
  * Range: tag parts in (-1, 1), answer parts in [0, 1]; the presets' weights sum to 1, so their total is
  * in [-1, 1] (custom `weights`: within minus / plus the sum of their absolute values).
  */
-import { definePlugin, specificationVersion, type Task, z } from '@ekipl/core';
 import { accuracyScore } from './accuracy.js';
-import { extractAnswer, firstAnswerTag, tagContents } from './extract-answer.js';
 import { parseNumber } from './parse-number.js';
 import { type Tolerance, toleranceSchema } from './tolerance.js';
 

@@ -1,10 +1,9 @@
-import { Random } from '@ekipl/core';
+import { firstAnswerTag, Random } from '@ekipl/core';
 import { rewardConformance } from '@ekipl/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   accuracy,
   continuousCredit,
-  firstAnswerTag,
   format,
   formatScore,
   perception,

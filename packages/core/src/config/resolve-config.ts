@@ -100,32 +100,14 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
   // `ekipl validate` reports every problem; a broken reference is skipped here (already reported).
   const sections = parsed.success ? parsed.data : pluginSectionsOf(raw as Record<string, unknown>);
 
-  const resolvePlugin = async <K extends PluginKind>(
+  const resolvePlugin = <K extends PluginKind>(
     kind: K,
     reference: PluginReference | undefined,
     path: ConfigPath,
-  ): Promise<ResolvedPlugin<K> | undefined> => {
-    if (reference === undefined) return undefined;
-    let plugin: AnyPluginDefinition;
-    try {
-      plugin = await loadPlugin(reference.use, { builtins, configDirectory, expectedKind: kind });
-    } catch (error) {
-      if (!EkiplError.isInstance(error)) throw error;
-      issues.push(locateIssue([...path, 'use'], error.message, 'value', source));
-      return undefined;
-    }
-    const parsedOptions = parsePluginOptions(plugin, reference.options ?? {}, [...path, 'options'], source);
-    if (!parsedOptions.ok) {
-      issues.push(...parsedOptions.issues);
-      return undefined;
-    }
-    return {
-      name: reference.name ?? plugin.name,
-      use: reference.use,
-      plugin: plugin as AnyPluginDefinition & { kind: K },
-      options: (parsedOptions.value ?? {}) as Record<string, unknown>,
-    };
-  };
+  ) =>
+    reference === undefined
+      ? Promise.resolve(undefined)
+      : resolvePluginReference(kind, reference, path, { builtins, configDirectory, source }, issues);
 
   const [dataset, policy, selector, estimator, auxiliary, reward] = await Promise.all([
     resolvePlugin('dataset', sections.dataset, ['dataset']),
@@ -193,7 +175,63 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
   };
 }
 
-interface PluginReference {
+/**
+ * Loads the plugin one config entry names and validates its options; problems are appended to
+ * `issues` (located in the file) and give `undefined`. Used for whole configs and for commands that
+ * need one section only (`ekipl tasks` reads just the dataset).
+ */
+export async function resolvePluginReference<K extends PluginKind>(
+  kind: K,
+  reference: PluginReference,
+  path: ConfigPath,
+  context: { builtins: readonly BuiltinPlugin[]; configDirectory: string; source?: ConfigSource | undefined },
+  issues: ConfigIssue[],
+): Promise<ResolvedPlugin<K> | undefined> {
+  let plugin: AnyPluginDefinition;
+  try {
+    plugin = await loadPlugin(reference.use, {
+      builtins: context.builtins,
+      configDirectory: context.configDirectory,
+      expectedKind: kind,
+    });
+  } catch (error) {
+    if (!EkiplError.isInstance(error)) throw error;
+    issues.push(locateIssue([...path, 'use'], error.message, 'value', context.source));
+    return undefined;
+  }
+  const parsedOptions = parsePluginOptions(
+    plugin,
+    reference.options ?? {},
+    [...path, 'options'],
+    context.source,
+  );
+  if (!parsedOptions.ok) {
+    issues.push(...parsedOptions.issues);
+    return undefined;
+  }
+  return {
+    name: reference.name ?? plugin.name,
+    use: reference.use,
+    plugin: plugin as AnyPluginDefinition & { kind: K },
+    options: (parsedOptions.value ?? {}) as Record<string, unknown>,
+  };
+}
+
+/** Creates one plugin instance with its own random stream and the config folder. */
+export async function createPluginInstance<K extends PluginKind>(
+  entry: ResolvedPlugin<K>,
+  context: { random: Random; configDirectory: string; warn?: (message: string) => void },
+): Promise<PluginInstances[K]> {
+  const warn = context.warn ?? (() => {});
+  return (await entry.plugin.create(entry.options, {
+    name: entry.name,
+    random: context.random,
+    configDirectory: context.configDirectory,
+    warn: (message) => warn(`${entry.name}: ${message}`),
+  })) as PluginInstances[K];
+}
+
+export interface PluginReference {
   use: string;
   options?: Record<string, unknown> | undefined;
   name?: string | undefined;
@@ -316,13 +354,12 @@ export async function createComponents(
   random: Random,
   warn: (message: string) => void = () => {},
 ): Promise<RunComponents> {
-  const create = async <K extends PluginKind>(entry: ResolvedPlugin<K>, ...labels: (string | number)[]) =>
-    (await entry.plugin.create(entry.options, {
-      name: entry.name,
+  const create = <K extends PluginKind>(entry: ResolvedPlugin<K>, ...labels: (string | number)[]) =>
+    createPluginInstance(entry, {
       random: random.split('plugin', ...labels),
       configDirectory: resolved.configDirectory,
-      warn: (message) => warn(`${entry.name}: ${message}`),
-    })) as PluginInstances[K];
+      warn,
+    });
   const { plugins } = resolved;
   return {
     dataset: await create(plugins.dataset, 'dataset'),

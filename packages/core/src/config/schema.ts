@@ -67,6 +67,20 @@ export const objectiveSchema = z.strictObject({
   scaleByStd: z.boolean().default(true),
 });
 
+export const promptSchema = z.strictObject({
+  /** System text for every family (default: a Reason-RFT-style format instruction; spatial adds its function list). */
+  system: z.string().min(1).optional(),
+  /** User templates by family, or `default`, with {question} and {choices}. */
+  templates: z
+    .record(
+      z.string(),
+      z.string().refine((template) => template.includes('{question}'), {
+        message: 'a template must contain {question}',
+      }),
+    )
+    .default({}),
+});
+
 export const configSchema = z
   .strictObject({
     run: runSchema.prefault({}),
@@ -81,6 +95,8 @@ export const configSchema = z
     selector: pluginReferenceSchema.prefault({ use: 'top-k' }),
     estimator: pluginReferenceSchema.prefault({ use: 'snis' }),
     objective: objectiveSchema.prefault({}),
+    /** How tasks become prompts; defaults to Reason-RFT's wording per family. */
+    prompt: promptSchema.prefault({}),
   })
   .superRefine((config, context) => {
     if (config.run.groupSize < 2) {

@@ -44,3 +44,8 @@ export function tagContents(text: string, tag: string): string[] {
     from = closeAt + close.length;
   }
 }
+
+/** An answer in the format every sampler is asked for: `<think>reasoning</think><answer>answer</answer>`. */
+export function formatAnswer(reasoning: string, answer: string): string {
+  return `<think>${reasoning}</think><answer>${answer}</answer>`;
+}
