@@ -62,6 +62,21 @@ export interface ObjectiveGradient {
   logProbGradients: number[][];
 }
 
+/** A supervised example for warm starts: the completion the policy should learn to write after `prompt`. */
+export interface SupervisedExample {
+  prompt: Prompt;
+  /** Completion token ids (from `encode`), end-of-sequence included. */
+  tokens: number[];
+}
+
+export interface SupervisedStepResult {
+  /** Mean cross-entropy per completion token, before the step. */
+  loss: number;
+  tokens: number;
+  gradNorm?: number;
+  learningRate?: number;
+}
+
 export interface PolicyCapabilities {
   /** `trainStep` is implemented (an inference-only backend such as ONNX has `false`). */
   train: boolean;
@@ -102,6 +117,15 @@ export interface PolicyBackend {
     objective: ObjectiveSettings,
     temperature: number,
   ): Promise<ObjectiveGradient>;
+
+  /**
+   * One optimiser step of supervised fine-tuning (cross-entropy on the completion tokens, untempered):
+   * the warm start that gives RL a weak-but-nonzero policy, as the paper's pretrained base is.
+   */
+  supervisedStep?(
+    examples: readonly SupervisedExample[],
+    settings: { learningRate: number },
+  ): Promise<SupervisedStepResult>;
 
   /** Write weights, optimiser state and config into `directory` (atomically). */
   save?(directory: string): Promise<void>;

@@ -1,0 +1,142 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { DecoderInputs } from './tiny-vlm.js';
+import { specialTokens } from './tokenizer.js';
+
+/** One sequence to lay out: prompt tokens (<bos> first), completion tokens, and each image's patches. */
+export interface SequenceInput {
+  promptTokens: number[];
+  completion: number[];
+  images: Float32Array[];
+}
+
+/**
+ * Sequences with the same number of images, laid out as [image tokens][pads][prompt][completion]:
+ * text left-padded to one length, so every row's last token sits at the same index (generation).
+ */
+export interface GroupLayout {
+  /** Positions of these sequences in the caller's list. */
+  indices: number[];
+  images: number;
+  imageTokens: number;
+  batch: number;
+  /** Text length Lt (pads + prompt + completion). */
+  textLength: number;
+  patches?: Float32Array;
+  tokens: Int32Array;
+  positions: Int32Array;
+  keyValid: Float32Array;
+  /** Prompt tokens of each row (<bos> included). */
+  promptLength: number[];
+  /** Text index of each row's first completion token. */
+  completionStart: number[];
+  completionLength: number[];
+}
+
+export function groupByImages(
+  sequences: readonly SequenceInput[],
+  patchesPerImage: number,
+  maxPositions: number,
+): GroupLayout[] {
+  const byImages = new Map<number, number[]>();
+  sequences.forEach((sequence, index) => {
+    const list = byImages.get(sequence.images.length) ?? [];
+    list.push(index);
+    byImages.set(sequence.images.length, list);
+  });
+  return [...byImages.entries()].map(([images, indices]) =>
+    layout(sequences, indices, images, patchesPerImage, maxPositions),
+  );
+}
+
+function layout(
+  sequences: readonly SequenceInput[],
+  indices: number[],
+  images: number,
+  patchesPerImage: number,
+  maxPositions: number,
+): GroupLayout {
+  const imageTokens = images * patchesPerImage;
+  const batch = indices.length;
+  const textLength = Math.max(
+    ...indices.map((i) => sequences[i]!.promptTokens.length + sequences[i]!.completion.length),
+  );
+  const length = imageTokens + textLength;
+  const tokens = new Int32Array(batch * textLength).fill(specialTokens.pad);
+  const positions = new Int32Array(batch * length);
+  const keyValid = new Float32Array(batch * length);
+  const promptLength: number[] = [];
+  const completionStart: number[] = [];
+  const completionLength: number[] = [];
+  const patchSize = images === 0 ? 0 : sequences[indices[0]!]!.images[0]!.length;
+  const patches = images === 0 ? undefined : new Float32Array(batch * images * patchSize);
+  indices.forEach((index, row) => {
+    const sequence = sequences[index]!;
+    const text = [...sequence.promptTokens, ...sequence.completion];
+    if (imageTokens + text.length > maxPositions) {
+      throw new RangeError(
+        `sequence of ${imageTokens + text.length} tokens exceeds the model's ${maxPositions} positions`,
+      );
+    }
+    const pad = textLength - text.length;
+    tokens.set(text, row * textLength + pad);
+    for (let t = 0; t < imageTokens; t++) {
+      positions[row * length + t] = t;
+      keyValid[row * length + t] = 1;
+    }
+    for (let t = 0; t < text.length; t++) {
+      positions[row * length + imageTokens + pad + t] = imageTokens + t;
+      keyValid[row * length + imageTokens + pad + t] = 1;
+    }
+    promptLength.push(sequence.promptTokens.length);
+    completionStart.push(pad + sequence.promptTokens.length);
+    completionLength.push(sequence.completion.length);
+    sequence.images.forEach((image, k) => patches!.set(image, (row * images + k) * patchSize));
+  });
+  return {
+    indices,
+    images,
+    imageTokens,
+    batch,
+    textLength,
+    ...(patches === undefined ? {} : { patches }),
+    tokens,
+    positions,
+    keyValid,
+    promptLength,
+    completionStart,
+    completionLength,
+  };
+}
+
+/** The group as model inputs (tensors; dispose them, or create them inside tf.tidy). */
+export function decoderInputs(group: GroupLayout, patchDimension: number): DecoderInputs {
+  const length = group.imageTokens + group.textLength;
+  return {
+    ...(group.patches === undefined
+      ? {}
+      : { patches: tf.tensor2d(group.patches, [group.patches.length / patchDimension, patchDimension]) }),
+    images: group.images,
+    tokens: tf.tensor2d(group.tokens, [group.batch, group.textLength], 'int32'),
+    positions: tf.tensor2d(group.positions, [group.batch, length], 'int32'),
+    keyValid: tf.tensor2d(group.keyValid, [group.batch, length]),
+  };
+}
+
+/** Dense [B, Lt - 1] array with `values[row][c]` at the prediction column of completion token c, 0 elsewhere. */
+export function completionGrid(group: GroupLayout, values: (row: number, c: number) => number): Float32Array {
+  const columns = group.textLength - 1;
+  const grid = new Float32Array(group.batch * columns);
+  for (let row = 0; row < group.batch; row++) {
+    for (let c = 0; c < group.completionLength[row]!; c++)
+      grid[row * columns + group.completionStart[row]! + c - 1] = values(row, c);
+  }
+  return grid;
+}
+
+/** Per-row completion values read back from a dense [B, Lt - 1] array. */
+export function readCompletions(group: GroupLayout, grid: ArrayLike<number>): number[][] {
+  const columns = group.textLength - 1;
+  return group.completionLength.map((count, row) =>
+    Array.from({ length: count }, (_, c) => grid[row * columns + group.completionStart[row]! + c - 1]!),
+  );
+}

@@ -1,0 +1,73 @@
+/**
+ * AdamW with linear warmup, cosine decay and global gradient-norm clipping, written in tensor ops so
+ * its whole state (moments and step) is saved and restored exactly.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface OptimizerSettings {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** Decoupled weight decay for matrices (norm weights are never decayed). */
+  weightDecay: number;
+  /** Clip the global gradient norm to this; 0 disables. */
+  maxGradNorm: number;
+  warmupSteps: number;
+  /** Cosine decay reaches minLearningRateRatio x the base rate here; absent: constant after warmup. */
+  totalSteps?: number | undefined;
+  minLearningRateRatio: number;
+}
+
+export function scheduledLearningRate(step: number, base: number, settings: OptimizerSettings): number {
+  if (step < settings.warmupSteps) return (base * (step + 1)) / settings.warmupSteps;
+  if (settings.totalSteps === undefined || settings.totalSteps <= settings.warmupSteps) return base;
+  const progress = Math.min(1, (step - settings.warmupSteps) / (settings.totalSteps - settings.warmupSteps));
+  const floor = base * settings.minLearningRateRatio;
+  return floor + (base - floor) * 0.5 * (1 + Math.cos(Math.PI * progress));
+}
+
+export class AdamW {
+  step = 0;
+  readonly first = new Map<string, tf.Variable>();
+  readonly second = new Map<string, tf.Variable>();
+
+  constructor(readonly settings: OptimizerSettings) {}
+
+  /** Applies one update; returns the gradient norm before clipping and the learning rate used. */
+  apply(parameters: Map<string, tf.Variable>, gradients: tf.NamedTensorMap, baseLearningRate: number) {
+    const learningRate = scheduledLearningRate(this.step, baseLearningRate, this.settings);
+    const { beta1, beta2, epsilon, weightDecay, maxGradNorm } = this.settings;
+    const names = Object.keys(gradients);
+    const norm = tf
+      .tidy(() => tf.sqrt(tf.addN(names.map((name) => tf.sum(tf.square(gradients[name]!))))))
+      .dataSync()[0]!;
+    const scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6) : 1;
+    this.step++;
+    const correction1 = 1 - beta1 ** this.step;
+    const correction2 = 1 - beta2 ** this.step;
+    for (const name of names) {
+      const parameter = parameters.get(name)!;
+      if (!this.first.has(name)) {
+        this.first.set(name, tf.variable(tf.zerosLike(parameter), false));
+        this.second.set(name, tf.variable(tf.zerosLike(parameter), false));
+      }
+      const m = this.first.get(name)!;
+      const v = this.second.get(name)!;
+      tf.tidy(() => {
+        const gradient = tf.mul(gradients[name]!, scale);
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(gradient, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(gradient), 1 - beta2)));
+        const update = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), epsilon));
+        const decay = weightDecay > 0 && parameter.rank >= 2 ? tf.mul(parameter, weightDecay) : tf.scalar(0);
+        parameter.assign(tf.sub(parameter, tf.mul(tf.add(update, decay), learningRate)));
+      });
+    }
+    return { gradNorm: norm, learningRate };
+  }
+
+  dispose(): void {
+    for (const variable of [...this.first.values(), ...this.second.values()]) variable.dispose();
+    this.first.clear();
+    this.second.clear();
+  }
+}

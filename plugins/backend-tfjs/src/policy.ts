@@ -1,0 +1,532 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  aggregationWeights,
+  type ObjectiveGradient,
+  type ObjectiveSettings,
+  type PolicyBackend,
+  type PolicySample,
+  type Prompt,
+  Random,
+  type SamplingSettings,
+  type ScoreRequest,
+  type ScoreWeights,
+  type SupervisedExample,
+  type SupervisedStepResult,
+  specificationVersion,
+  type TrainBatch,
+  type TrainStepResult,
+} from '@ekipl/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { ImagePatcher } from './images.js';
+import {
+  completionGrid,
+  decoderInputs,
+  type GroupLayout,
+  groupByImages,
+  readCompletions,
+  type SequenceInput,
+} from './layout.js';
+import { type ObjectiveTensors, objectiveLoss } from './objective-loss.js';
+import { AdamW, type OptimizerSettings } from './optimizer.js';
+import { encodeSafetensors, type NamedTensor, readSafetensors, writeFileAtomically } from './safetensors.js';
+import {
+  type Cache,
+  initialParameters,
+  type ModelParameters,
+  TinyVlm,
+  type TinyVlmConfig,
+} from './tiny-vlm.js';
+import { decodeTokens, encodeCompletion, encodePrompt, specialTokens } from './tokenizer.js';
+
+export interface TfjsPolicyOptions {
+  name: string;
+  config: TinyVlmConfig;
+  /** The prompt's user text is cut to this many byte tokens (<bos> included). */
+  maxPromptTokens: number;
+  optimizer: OptimizerSettings;
+  seed: number;
+}
+
+const checkpointFormat = 'ekipl-tiny-vlm/1';
+
+/**
+ * A PolicyBackend on TensorFlow.js around the tiny VLM. All log-probs are of softmax(logits / T) at
+ * the temperature each call passes. The reference weights (the KL anchor) are a frozen copy of the
+ * weights at the first moment they are needed (a `score(..., 'reference')` or a trainStep with
+ * beta > 0), which in a run is before any update: the starting weights. They are kept only then.
+ */
+export class TfjsPolicy implements PolicyBackend {
+  readonly specificationVersion = specificationVersion;
+  readonly name: string;
+  readonly capabilities = { train: true };
+  readonly model: TinyVlm;
+  parameters: ModelParameters;
+  private reference: Map<string, tf.Tensor> | undefined;
+  readonly optimizer: AdamW;
+  private readonly patcher: ImagePatcher;
+
+  constructor(private readonly options: TfjsPolicyOptions) {
+    this.name = options.name;
+    this.model = new TinyVlm(options.config);
+    this.parameters = initialParameters(options.config, options.seed);
+    this.optimizer = new AdamW(options.optimizer);
+    this.patcher = new ImagePatcher(options.config.imageSize, options.config.patchSize);
+  }
+
+  encode(text: string): number[] {
+    return encodeCompletion(text);
+  }
+
+  decode(tokens: readonly number[]): string {
+    return decodeTokens(tokens);
+  }
+
+  parameterCount(): number {
+    let count = 0;
+    for (const parameter of this.parameters.values()) count += parameter.size;
+    return count;
+  }
+
+  // ------------------------------------------------------------------------------------ generation
+
+  async generate(
+    prompts: readonly Prompt[],
+    n: number,
+    sampling: SamplingSettings,
+  ): Promise<PolicySample[][]> {
+    const inputs = await Promise.all(prompts.map((prompt) => this.promptInput(prompt)));
+    const rows: SequenceInput[] = inputs.flatMap((input) => Array.from({ length: n }, () => input));
+    const results: PolicySample[] = new Array(rows.length);
+    const random = Random.fromSeed(sampling.seed);
+    for (const group of groupByImages(rows, this.model.patchesPerImage, this.options.config.maxPositions)) {
+      const samples = this.generateGroup(
+        group,
+        sampling,
+        group.indices.map((index) => random.split(Math.floor(index / n), index % n)),
+      );
+      group.indices.forEach((index, row) => {
+        results[index] = samples[row]!;
+      });
+    }
+    return prompts.map((_, p) => results.slice(p * n, (p + 1) * n));
+  }
+
+  private generateGroup(group: GroupLayout, sampling: SamplingSettings, randoms: Random[]): PolicySample[] {
+    const { batch } = group;
+    const length = group.imageTokens + group.textLength;
+    const maxTokens = Math.min(sampling.maxTokens, this.options.config.maxPositions - length);
+    const tokens: number[][] = Array.from({ length: batch }, () => []);
+    const logProbs: number[][] = Array.from({ length: batch }, () => []);
+    const finished = new Array<boolean>(batch).fill(false);
+    // Prefix: one full forward pass, keeping every layer's keys / values.
+    let { logits, cache } = tf.tidy(() => {
+      const result = this.model.forward(decoderInputs(group, this.patcher.patchDimension), this.parameters);
+      const last = tf.slice(result.hidden, [0, length - 1, 0], [batch, 1, -1]);
+      return {
+        logits: tf.reshape(this.model.logits(last, this.parameters), [batch, -1]) as tf.Tensor2D,
+        cache: result.cache,
+      };
+    });
+    // Rotary position of each row's first generated token: its image tokens, then its prompt.
+    const firstPosition = group.promptLength.map((promptLength) => group.imageTokens + promptLength);
+    try {
+      for (let step = 0; step < maxTokens && finished.some((done) => !done); step++) {
+        const values = logits.dataSync();
+        const vocabulary = values.length / batch;
+        const chosen = new Int32Array(batch).fill(specialTokens.pad);
+        for (let row = 0; row < batch; row++) {
+          if (finished[row]) continue;
+          const { token, logProb } = sampleToken(
+            values.subarray(row * vocabulary, (row + 1) * vocabulary),
+            sampling,
+            randoms[row]!,
+          );
+          chosen[row] = token;
+          tokens[row]!.push(token);
+          logProbs[row]!.push(logProb);
+          if (token === specialTokens.eos) finished[row] = true;
+        }
+        if (step === maxTokens - 1 || finished.every((done) => done)) break;
+        const positions = Int32Array.from(firstPosition.map((position) => position + step));
+        const next = tf.tidy(() =>
+          this.model.step(
+            tf.tensor1d(chosen, 'int32'),
+            tf.tensor1d(positions, 'int32'),
+            cache,
+            this.parameters,
+          ),
+        );
+        logits.dispose();
+        disposeCache(cache);
+        logits = next.logits;
+        cache = next.cache;
+      }
+    } finally {
+      logits.dispose();
+      disposeCache(cache);
+    }
+    return tokens.map((rowTokens, row) => ({
+      text: decodeTokens(rowTokens),
+      tokens: rowTokens,
+      logProbs: logProbs[row]!,
+    }));
+  }
+
+  // ---------------------------------------------------------------------------- teacher forcing
+
+  async score(
+    requests: readonly ScoreRequest[],
+    which: ScoreWeights,
+    temperature: number,
+  ): Promise<number[][]> {
+    if (which === 'reference') this.ensureReference();
+    const weights = which === 'current' ? this.parameters : (this.reference as unknown as ModelParameters);
+    const sequences = await this.sequenceInputs(requests);
+    const result: number[][] = new Array(requests.length);
+    for (const group of groupByImages(
+      sequences,
+      this.model.patchesPerImage,
+      this.options.config.maxPositions,
+    )) {
+      const grid = tf.tidy(() => this.completionLogProbs(group, weights, temperature).dataSync());
+      readCompletions(group, grid).forEach((row, i) => {
+        result[group.indices[i]!] = row;
+      });
+    }
+    return result;
+  }
+
+  /** log softmax(logits / T) of each next text token, [B, Lt - 1]. */
+  private completionLogProbs(group: GroupLayout, weights: ModelParameters, temperature: number): tf.Tensor2D {
+    const inputs = decoderInputs(group, this.patcher.patchDimension);
+    const { hidden } = this.model.forward(inputs, weights);
+    const predicting = tf.slice(hidden, [0, group.imageTokens, 0], [group.batch, group.textLength - 1, -1]);
+    const logits = tf.div(this.model.logits(predicting, weights), temperature);
+    const targets = tf.slice(inputs.tokens, [0, 1], [group.batch, group.textLength - 1]);
+    const oneHot = tf.oneHot(targets as tf.Tensor2D, this.options.config.vocabularySize);
+    return tf.sum(tf.mul(tf.logSoftmax(logits), oneHot), -1) as tf.Tensor2D;
+  }
+
+  // ------------------------------------------------------------------------------------- training
+
+  async trainStep(
+    batch: TrainBatch,
+    objective: ObjectiveSettings,
+    temperature: number,
+  ): Promise<TrainStepResult> {
+    if (objective.beta > 0) this.ensureReference();
+    const prepared = await this.prepareObjective(batch, objective);
+    const tokens = batch.sequences.reduce((sum, sequence) => sum + sequence.tokens.length, 0);
+    let kl = 0;
+    let clipped = 0;
+    const { value, grads } = tf.variableGrads(() => {
+      let total: tf.Scalar = tf.scalar(0);
+      for (const { group, tensors } of prepared) {
+        const logProbs = this.completionLogProbs(group, this.parameters, temperature);
+        const terms = objectiveLoss(logProbs, tensors, objective);
+        total = tf.add(total, terms.loss);
+        kl += terms.kl.dataSync()[0]!;
+        clipped += terms.clipped.dataSync()[0]!;
+      }
+      return total;
+    }, [...this.parameters.values()]);
+    const loss = value.dataSync()[0]!;
+    value.dispose();
+    const { gradNorm, learningRate } = this.applyGradients(grads, objective.learningRate);
+    disposePrepared(prepared);
+    return {
+      loss,
+      kl: tokens === 0 ? 0 : kl / tokens,
+      clipFraction: tokens === 0 ? 0 : clipped / tokens,
+      gradNorm,
+      learningRate,
+      tokens,
+    };
+  }
+
+  async objectiveGradient(
+    batch: TrainBatch,
+    objective: ObjectiveSettings,
+    temperature: number,
+  ): Promise<ObjectiveGradient> {
+    if (objective.beta > 0) this.ensureReference();
+    const prepared = await this.prepareObjective(batch, objective);
+    let loss = 0;
+    const logProbGradients: number[][] = new Array(batch.sequences.length);
+    for (const { group, tensors } of prepared) {
+      const [groupLoss, gradient] = tf.tidy(() => {
+        const logProbs = this.completionLogProbs(group, this.parameters, temperature);
+        const lossOf = (lp: tf.Tensor) => objectiveLoss(lp, tensors, objective).loss;
+        return [lossOf(logProbs).dataSync()[0]!, tf.grad(lossOf)(logProbs).dataSync()] as const;
+      });
+      loss += groupLoss;
+      readCompletions(group, gradient).forEach((row, i) => {
+        logProbGradients[group.indices[i]!] = row;
+      });
+    }
+    disposePrepared(prepared);
+    return { loss, logProbGradients };
+  }
+
+  async supervisedStep(
+    examples: readonly SupervisedExample[],
+    settings: { learningRate: number },
+  ): Promise<SupervisedStepResult> {
+    const sequences = await this.sequenceInputs(examples);
+    const groups = groupByImages(sequences, this.model.patchesPerImage, this.options.config.maxPositions);
+    const tokens = examples.reduce((sum, example) => sum + example.tokens.length, 0);
+    const masks = groups.map((group) =>
+      tf.tensor2d(
+        completionGrid(group, () => 1 / tokens),
+        [group.batch, group.textLength - 1],
+      ),
+    );
+    const { value, grads } = tf.variableGrads(() => {
+      let total: tf.Scalar = tf.scalar(0);
+      groups.forEach((group, g) => {
+        total = tf.sub(total, tf.sum(tf.mul(this.completionLogProbs(group, this.parameters, 1), masks[g]!)));
+      });
+      return total;
+    }, [...this.parameters.values()]);
+    const loss = value.dataSync()[0]!;
+    value.dispose();
+    tf.dispose(masks);
+    const { gradNorm, learningRate } = this.applyGradients(grads, settings.learningRate);
+    return { loss, tokens, gradNorm, learningRate };
+  }
+
+  /**
+   * One optimiser step from tfjs's gradients, which are keyed by tfjs's variable names and missing for
+   * parameters the batch did not touch (the vision encoder on text-only input): those get zeros.
+   */
+  private applyGradients(gradients: tf.NamedTensorMap, learningRate: number) {
+    const named: tf.NamedTensorMap = {};
+    for (const [name, parameter] of this.parameters) {
+      const gradient = gradients[parameter.name];
+      named[name] = gradient ?? tf.zerosLike(parameter);
+    }
+    try {
+      return this.optimizer.apply(this.parameters, named, learningRate);
+    } finally {
+      tf.dispose(Object.values(named));
+      tf.dispose(Object.values(gradients).filter((gradient) => gradient !== null));
+    }
+  }
+
+  private async prepareObjective(batch: TrainBatch, objective: ObjectiveSettings) {
+    const sequences = await this.sequenceInputs(batch.sequences);
+    const coefficients = aggregationWeights(
+      batch.sequences.map((sequence) => ({ logProbs: sequence.tokens })),
+      objective,
+    );
+    return groupByImages(sequences, this.model.patchesPerImage, this.options.config.maxPositions).map(
+      (group) => {
+        const shape: [number, number] = [group.batch, group.textLength - 1];
+        const of = (row: number) => batch.sequences[group.indices[row]!]!;
+        const withReference =
+          objective.beta > 0 || batch.sequences.some((sequence) => sequence.refLogProbs !== undefined);
+        const tensors: ObjectiveTensors = {
+          mask: tf.tensor2d(
+            completionGrid(group, () => 1),
+            shape,
+          ),
+          old: tf.tensor2d(
+            completionGrid(group, (row, c) => of(row).oldLogProbs[c]!),
+            shape,
+          ),
+          ...(withReference
+            ? {
+                reference: tf.tensor2d(
+                  completionGrid(group, (row, c) => of(row).refLogProbs?.[c] ?? 0),
+                  shape,
+                ),
+              }
+            : {}),
+          coefficient: tf.tensor2d(
+            completionGrid(group, (row) => coefficients[group.indices[row]!]!),
+            shape,
+          ),
+          advantage: tf.tensor2d(
+            group.indices.map((index) => batch.sequences[index]!.advantage),
+            [group.batch, 1],
+          ),
+          weight: tf.tensor2d(
+            group.indices.map((index) => batch.sequences[index]!.weight),
+            [group.batch, 1],
+          ),
+        };
+        return { group, tensors };
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------------------------- inputs
+
+  private async promptInput(prompt: Prompt): Promise<SequenceInput> {
+    const images = await Promise.all(
+      prompt.images.slice(0, this.options.config.maxImages).map((image) => this.patcher.patches(image)),
+    );
+    return { promptTokens: encodePrompt(prompt.user, this.options.maxPromptTokens), completion: [], images };
+  }
+
+  private async sequenceInputs(
+    requests: readonly { prompt: Prompt; tokens: readonly number[] }[],
+  ): Promise<SequenceInput[]> {
+    return Promise.all(
+      requests.map(async (request) => ({
+        ...(await this.promptInput(request.prompt)),
+        completion: [...request.tokens],
+      })),
+    );
+  }
+
+  private ensureReference(): void {
+    if (this.reference !== undefined) return;
+    this.reference = new Map(
+      [...this.parameters].map(([name, parameter]) => [name, tf.keep(parameter.clone())]),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------- checkpoints
+
+  /** model.safetensors, optimizer.safetensors, reference.safetensors (when kept) and state.json, each written atomically. */
+  async save(directory: string): Promise<void> {
+    await mkdir(directory, { recursive: true });
+    const collect = (tensors: Iterable<[string, tf.Tensor]>) => {
+      const result: Record<string, NamedTensor> = {};
+      for (const [name, tensor] of tensors)
+        result[name] = { shape: tensor.shape, data: tensor.dataSync() as Float32Array };
+      return result;
+    };
+    const metadata = { format: checkpointFormat };
+    await writeFileAtomically(
+      join(directory, 'model.safetensors'),
+      encodeSafetensors(collect(this.parameters), metadata),
+    );
+    const moments = [
+      ...[...this.optimizer.first].map(([name, tensor]) => [`first.${name}`, tensor] as [string, tf.Tensor]),
+      ...[...this.optimizer.second].map(
+        ([name, tensor]) => [`second.${name}`, tensor] as [string, tf.Tensor],
+      ),
+    ];
+    await writeFileAtomically(
+      join(directory, 'optimizer.safetensors'),
+      encodeSafetensors(collect(moments), metadata),
+    );
+    if (this.reference !== undefined) {
+      await writeFileAtomically(
+        join(directory, 'reference.safetensors'),
+        encodeSafetensors(collect(this.reference), metadata),
+      );
+    }
+    const state = {
+      format: checkpointFormat,
+      config: this.options.config,
+      maxPromptTokens: this.options.maxPromptTokens,
+      optimizer: { step: this.optimizer.step, settings: this.optimizer.settings },
+      reference: this.reference !== undefined,
+    };
+    await writeFileAtomically(join(directory, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  }
+
+  async load(directory: string): Promise<void> {
+    const state = JSON.parse(await readFile(join(directory, 'state.json'), 'utf8')) as {
+      format: string;
+      config: TinyVlmConfig;
+      optimizer: { step: number };
+      reference: boolean;
+    };
+    if (state.format !== checkpointFormat)
+      throw new Error(`${directory}: not an ${checkpointFormat} checkpoint (format ${state.format})`);
+    for (const key of Object.keys(this.options.config) as (keyof TinyVlmConfig)[]) {
+      if (state.config[key] !== this.options.config[key]) {
+        throw new Error(
+          `${directory}: checkpoint has ${key} = ${state.config[key]}, this model ${this.options.config[key]}`,
+        );
+      }
+    }
+    const { tensors } = await readSafetensors(join(directory, 'model.safetensors'));
+    for (const [name, parameter] of this.parameters) {
+      const stored = tensors[name];
+      if (stored === undefined) throw new Error(`${directory}/model.safetensors has no tensor ${name}`);
+      parameter.assign(tf.tensor(stored.data, stored.shape));
+    }
+    this.optimizer.dispose();
+    const optimizerTensors = (await readSafetensors(join(directory, 'optimizer.safetensors'))).tensors;
+    for (const [key, stored] of Object.entries(optimizerTensors)) {
+      const [kind, ...rest] = key.split('.');
+      const map = kind === 'first' ? this.optimizer.first : this.optimizer.second;
+      map.set(rest.join('.'), tf.variable(tf.tensor(stored.data, stored.shape), false));
+    }
+    this.optimizer.step = state.optimizer.step;
+    if (this.reference !== undefined) for (const tensor of this.reference.values()) tensor.dispose();
+    this.reference = undefined;
+    if (state.reference) {
+      const reference = (await readSafetensors(join(directory, 'reference.safetensors'))).tensors;
+      this.reference = new Map(
+        Object.entries(reference).map(([name, stored]) => [
+          name,
+          tf.keep(tf.tensor(stored.data, stored.shape)),
+        ]),
+      );
+    }
+  }
+
+  async dispose(): Promise<void> {
+    for (const parameter of this.parameters.values()) parameter.dispose();
+    if (this.reference !== undefined) for (const tensor of this.reference.values()) tensor.dispose();
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+}
+
+function disposeCache(cache: Cache): void {
+  for (const layer of cache.layers) tf.dispose([layer.k, layer.v]);
+  cache.keyValid.dispose();
+}
+
+function disposePrepared(prepared: { tensors: ObjectiveTensors }[]): void {
+  for (const { tensors } of prepared) tf.dispose(Object.values(tensors));
+}
+
+/**
+ * Draws the next token from softmax(logits / T) restricted by top-k and top-p, and returns its
+ * log-prob under the full tempered distribution (what every log-prob in ekipl is).
+ */
+export function sampleToken(
+  logits: ArrayLike<number>,
+  sampling: SamplingSettings,
+  random: Random,
+): { token: number; logProb: number } {
+  const scaled = Array.from(logits, (value) => value / sampling.temperature);
+  const max = Math.max(...scaled);
+  const exps = scaled.map((value) => Math.exp(value - max));
+  const total = exps.reduce((sum, value) => sum + value, 0);
+  const logTotal = Math.log(total) + max;
+  let candidates = exps
+    .map((weight, token) => ({ token, weight }))
+    .sort((a, b) => b.weight - a.weight || a.token - b.token);
+  if (sampling.topK > 0) candidates = candidates.slice(0, sampling.topK);
+  if (sampling.topP < 1) {
+    const kept: typeof candidates = [];
+    let mass = 0;
+    for (const candidate of candidates) {
+      kept.push(candidate);
+      mass += candidate.weight / total;
+      if (mass >= sampling.topP) break;
+    }
+    candidates = kept;
+  }
+  const keptMass = candidates.reduce((sum, candidate) => sum + candidate.weight, 0);
+  let draw = random.float() * keptMass;
+  let token = candidates.at(-1)!.token;
+  for (const candidate of candidates) {
+    draw -= candidate.weight;
+    if (draw < 0) {
+      token = candidate.token;
+      break;
+    }
+  }
+  return { token, logProb: scaled[token]! - logTotal };
+}

@@ -1,0 +1,366 @@
+/**
+ * The built-in tiny vision-language model, bottom-up: ops -> attention -> block -> vision encoder ->
+ * decoder. A patch-embedding vision encoder (pre-norm, bidirectional) reads each image; a projector maps
+ * its patches into the decoder's width; a causal decoder (RMSNorm, rotary positions, SwiGLU, embeddings
+ * tied with the output) reads [image tokens][text tokens] over a byte vocabulary.
+ *
+ * Layout of one sequence: [image 0 patches][image 1 patches]...[pads][<bos> prompt bytes][completion].
+ * Pads are masked as keys and skipped by the position ids, so where the pads sit never changes the
+ * result: generation (KV cache) and teacher-forced scoring agree.
+ *
+ * Departures for TensorFlow.js's wasm backend, where transposed and gather-gradient kernels are slow or
+ * missing: every dense layer's gradient uses explicit transposes and plain 2-D matMuls (`linear`), the
+ * token embedding is a one-hot matMul (gather's gradient needs UnsortedSegmentSum, absent on wasm), and
+ * q / k / v are separate projections instead of one split tensor.
+ */
+import { Random } from '@ekipl/core';
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no gradients; the umbrella package would. We need them for training.
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+
+export interface TinyVlmConfig {
+  /** Decoder width. */
+  dimension: number;
+  layers: number;
+  heads: number;
+  visionDimension: number;
+  visionLayers: number;
+  visionHeads: number;
+  /** Images are resized to imageSize x imageSize and cut into patchSize x patchSize patches. */
+  imageSize: number;
+  patchSize: number;
+  /** Images a prompt may carry (the learned image-index embedding has one row each). */
+  maxImages: number;
+  /** Longest sequence (image tokens + prompt + completion) the rotary table covers. */
+  maxPositions: number;
+  vocabularySize: number;
+  ropeBase: number;
+}
+
+export const defaultTinyVlmConfig: TinyVlmConfig = {
+  dimension: 128,
+  layers: 4,
+  heads: 4,
+  visionDimension: 96,
+  visionLayers: 2,
+  visionHeads: 3,
+  imageSize: 64,
+  patchSize: 8,
+  maxImages: 4,
+  maxPositions: 1024,
+  vocabularySize: 260,
+  ropeBase: 10_000,
+};
+
+export const hiddenSize = (dimension: number) => Math.floor((8 * dimension) / 3);
+
+// ---------------------------------------------------------------------------------------------- ops
+
+/** x [N, in] @ w [in, out], whose gradients are plain matMuls of explicit transposes. */
+export const linear = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [input, weight] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [
+        tf.matMul(dy as tf.Tensor2D, tf.transpose(weight)),
+        tf.matMul(tf.transpose(input), dy as tf.Tensor2D),
+      ];
+    },
+  };
+}) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
+
+/** x [..., in] @ w [in, out] -> [..., out]. */
+export function dense(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  const inner = x.shape.at(-1)!;
+  const out = linear(tf.reshape(x, [-1, inner]), w);
+  return tf.reshape(out, [...x.shape.slice(0, -1), w.shape[1]!]);
+}
+
+export function rmsNorm(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), 1e-6))), weight);
+}
+
+/** rotate_half(x) = concat(-x2, x1) as a plain matMul with a constant [hd, hd] matrix. */
+function rotateHalfMatrix(headDimension: number): tf.Tensor2D {
+  const half = headDimension / 2;
+  const values = new Float32Array(headDimension * headDimension);
+  for (let j = 0; j < half; j++) {
+    values[(j + half) * headDimension + j] = -1; // output j takes -x[j + half]
+    values[j * headDimension + j + half] = 1; // output j + half takes x[j]
+  }
+  return tf.tensor2d(values, [headDimension, headDimension]);
+}
+
+// ---------------------------------------------------------------------------------------- parameters
+
+export type ModelParameters = Map<string, tf.Variable>;
+
+/** Parameter names (as stored in safetensors) and shapes; dense weights are [in, out]. */
+export function parameterShapes(config: TinyVlmConfig): [string, number[]][] {
+  const shapes: [string, number[]][] = [];
+  const block = (prefix: string, width: number) => {
+    const hidden = hiddenSize(width);
+    shapes.push(
+      [`${prefix}.attn_norm.weight`, [width]],
+      [`${prefix}.attn.q.weight`, [width, width]],
+      [`${prefix}.attn.k.weight`, [width, width]],
+      [`${prefix}.attn.v.weight`, [width, width]],
+      [`${prefix}.attn.o.weight`, [width, width]],
+      [`${prefix}.mlp_norm.weight`, [width]],
+      [`${prefix}.mlp.gate.weight`, [width, hidden]],
+      [`${prefix}.mlp.up.weight`, [width, hidden]],
+      [`${prefix}.mlp.down.weight`, [hidden, width]],
+    );
+  };
+  const patches = (config.imageSize / config.patchSize) ** 2;
+  shapes.push(
+    ['vision.patch.weight', [config.patchSize * config.patchSize * 3, config.visionDimension]],
+    ['vision.position', [patches, config.visionDimension]],
+    ['vision.image_index', [config.maxImages, config.visionDimension]],
+  );
+  for (let i = 0; i < config.visionLayers; i++) block(`vision.blocks.${i}`, config.visionDimension);
+  shapes.push(
+    ['vision.norm.weight', [config.visionDimension]],
+    ['projector.weight', [config.visionDimension, config.dimension]],
+  );
+  shapes.push(['embed.weight', [config.vocabularySize, config.dimension]]);
+  for (let i = 0; i < config.layers; i++) block(`blocks.${i}`, config.dimension);
+  shapes.push(['norm.weight', [config.dimension]]);
+  return shapes;
+}
+
+/** Seeded initialisation: normal(0, 0.02), output projections scaled by 1/sqrt(2 layers), norms 1. */
+export function initialParameters(config: TinyVlmConfig, seed: number): ModelParameters {
+  const random = Random.fromSeed(seed).split('tiny-vlm', 'init');
+  const parameters: ModelParameters = new Map();
+  for (const [name, shape] of parameterShapes(config)) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(size);
+    if (name.endsWith('norm.weight')) values.fill(1);
+    else {
+      const layers = name.startsWith('vision.') ? config.visionLayers : config.layers;
+      const scale =
+        name.endsWith('.o.weight') || name.endsWith('.down.weight') ? 0.02 / Math.sqrt(2 * layers) : 0.02;
+      for (let i = 0; i < size; i++) values[i] = scale * random.normal();
+    }
+    // tfjs variable names are global; ours live in the map, so two models can share a process.
+    parameters.set(name, tf.variable(tf.tensor(values, shape), true));
+  }
+  return parameters;
+}
+
+// ----------------------------------------------------------------------------------------- attention
+
+interface AttentionInputs {
+  /** Additive mask [B, 1, Lq, Lk]: 0 where a query may look at a key, -1e9 elsewhere. */
+  mask?: tf.Tensor;
+  /** Rotary tables for the queries' / keys' positions, [B, 1, L, hd]. */
+  cos?: tf.Tensor;
+  sin?: tf.Tensor;
+  rotate?: tf.Tensor2D;
+  /** Keys / values of earlier positions, [B, H, Lc, hd] (KV cache). */
+  past?: { k: tf.Tensor; v: tf.Tensor };
+}
+
+function splitHeads(x: tf.Tensor, heads: number): tf.Tensor {
+  const [batch, length, width] = x.shape as [number, number, number];
+  return tf.transpose(tf.reshape(x, [batch, length, heads, width / heads]), [0, 2, 1, 3]); // [B, H, L, hd]
+}
+
+function rope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, rotate: tf.Tensor2D): tf.Tensor {
+  return tf.add(tf.mul(x, cos), tf.mul(dense(x, rotate), sin));
+}
+
+/** Multi-head attention over x [B, L, D]; returns the output and this call's keys / values (after rotation). */
+function attention(x: tf.Tensor, prefix: string, p: ModelParameters, heads: number, inputs: AttentionInputs) {
+  const [batch, length, width] = x.shape as [number, number, number];
+  let q = splitHeads(dense(x, p.get(`${prefix}.attn.q.weight`)!), heads); // [B, H, L, hd]
+  let k = splitHeads(dense(x, p.get(`${prefix}.attn.k.weight`)!), heads);
+  const v = splitHeads(dense(x, p.get(`${prefix}.attn.v.weight`)!), heads);
+  if (inputs.cos !== undefined && inputs.sin !== undefined && inputs.rotate !== undefined) {
+    q = rope(q, inputs.cos, inputs.sin, inputs.rotate);
+    k = rope(k, inputs.cos, inputs.sin, inputs.rotate);
+  }
+  const keys = inputs.past === undefined ? k : tf.concat([inputs.past.k, k], 2); // [B, H, Lk, hd]
+  const values = inputs.past === undefined ? v : tf.concat([inputs.past.v, v], 2);
+  let scores = tf.mul(tf.matMul(q, keys, false, true), 1 / Math.sqrt(width / heads)); // [B, H, L, Lk]
+  if (inputs.mask !== undefined) scores = tf.add(scores, inputs.mask);
+  const mixed = tf.matMul(tf.softmax(scores), values); // [B, H, L, hd]
+  const merged = tf.reshape(tf.transpose(mixed, [0, 2, 1, 3]), [batch, length, width]);
+  return { output: dense(merged, p.get(`${prefix}.attn.o.weight`)!), keys, values };
+}
+
+function mlp(x: tf.Tensor, prefix: string, p: ModelParameters): tf.Tensor {
+  const gate = dense(x, p.get(`${prefix}.mlp.gate.weight`)!);
+  const up = dense(x, p.get(`${prefix}.mlp.up.weight`)!);
+  return dense(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), p.get(`${prefix}.mlp.down.weight`)!);
+}
+
+/** Pre-norm transformer block; returns the new residual stream and the block's keys / values. */
+function block(x: tf.Tensor, prefix: string, p: ModelParameters, heads: number, inputs: AttentionInputs) {
+  const attended = attention(rmsNorm(x, p.get(`${prefix}.attn_norm.weight`)!), prefix, p, heads, inputs);
+  const afterAttention = tf.add(x, attended.output);
+  const output = tf.add(
+    afterAttention,
+    mlp(rmsNorm(afterAttention, p.get(`${prefix}.mlp_norm.weight`)!), prefix, p),
+  );
+  return { output, keys: attended.keys, values: attended.values };
+}
+
+// ------------------------------------------------------------------------------------------- model
+
+export interface DecoderInputs {
+  /** Image patches, [B * images * patches, patchSize^2 * 3], or undefined for text-only sequences. */
+  patches?: tf.Tensor2D;
+  images: number;
+  /** Text token ids [B, Lt] (pads, <bos>, prompt, completion). */
+  tokens: tf.Tensor2D;
+  /** Rotary position of every position (image tokens, then text) [B, L]; pads 0. */
+  positions: tf.Tensor2D;
+  /** 1 for real tokens, 0 for pads, [B, L]. */
+  keyValid: tf.Tensor2D;
+}
+
+/** Every layer's keys and values so far [B, H, Lc, hd], and which of the Lc keys are real tokens. (A type,
+ * not an interface, so tf.tidy can return it.) */
+export type Cache = {
+  layers: { k: tf.Tensor; v: tf.Tensor }[];
+  /** [B, Lc] */
+  keyValid: tf.Tensor2D;
+};
+
+export class TinyVlm {
+  readonly patchesPerImage: number;
+  private readonly rotate: tf.Tensor2D;
+  private readonly ropeCos: tf.Tensor2D;
+  private readonly ropeSin: tf.Tensor2D;
+
+  constructor(readonly config: TinyVlmConfig) {
+    this.patchesPerImage = (config.imageSize / config.patchSize) ** 2;
+    const headDimension = config.dimension / config.heads;
+    if (!Number.isInteger(headDimension) || headDimension % 2 !== 0) {
+      throw new Error(`dimension ${config.dimension} / heads ${config.heads} must be an even integer`);
+    }
+    this.rotate = rotateHalfMatrix(headDimension);
+    const half = headDimension / 2;
+    const cos = new Float32Array(config.maxPositions * headDimension);
+    const sin = new Float32Array(config.maxPositions * headDimension);
+    for (let position = 0; position < config.maxPositions; position++) {
+      for (let j = 0; j < half; j++) {
+        const angle = position / config.ropeBase ** ((2 * j) / headDimension);
+        for (const column of [j, j + half]) {
+          cos[position * headDimension + column] = Math.cos(angle);
+          sin[position * headDimension + column] = Math.sin(angle);
+        }
+      }
+    }
+    this.ropeCos = tf.tensor2d(cos, [config.maxPositions, headDimension]);
+    this.ropeSin = tf.tensor2d(sin, [config.maxPositions, headDimension]);
+  }
+
+  /** Image tokens in the decoder's width, [B, images * patches, D]. */
+  encodeImages(patches: tf.Tensor2D, batch: number, images: number, p: ModelParameters): tf.Tensor {
+    const { visionDimension, visionHeads, visionLayers } = this.config;
+    let v = tf.reshape(dense(patches, p.get('vision.patch.weight')!), [
+      batch,
+      images,
+      this.patchesPerImage,
+      visionDimension,
+    ]);
+    const index = tf.reshape(tf.slice(p.get('vision.image_index')!, [0, 0], [images, visionDimension]), [
+      1,
+      images,
+      1,
+      visionDimension,
+    ]);
+    v = tf.add(tf.add(v, p.get('vision.position')!), index); // [B, images, patches, vd]
+    v = tf.reshape(v, [batch * images, this.patchesPerImage, visionDimension]);
+    for (let i = 0; i < visionLayers; i++) v = block(v, `vision.blocks.${i}`, p, visionHeads, {}).output; // bidirectional
+    const projected = dense(rmsNorm(v, p.get('vision.norm.weight')!), p.get('projector.weight')!);
+    return tf.reshape(projected, [batch, images * this.patchesPerImage, this.config.dimension]);
+  }
+
+  /** Token embeddings [B, Lt, D] by one-hot matMul (differentiable without gather's gradient). */
+  embed(tokens: tf.Tensor2D, p: ModelParameters): tf.Tensor {
+    const [batch, length] = tokens.shape;
+    const oneHot = tf.cast(
+      tf.oneHot(tf.reshape(tokens, [-1]) as tf.Tensor1D, this.config.vocabularySize),
+      'float32',
+    );
+    return tf.reshape(linear(oneHot, p.get('embed.weight')!), [batch, length, this.config.dimension]);
+  }
+
+  /** Output logits over the vocabulary for hidden states [..., D] (tied embeddings). */
+  logits(hidden: tf.Tensor, p: ModelParameters): tf.Tensor {
+    return dense(rmsNorm(hidden, p.get('norm.weight')!), tf.transpose(p.get('embed.weight')!));
+  }
+
+  private rotary(positions: tf.Tensor2D) {
+    const cos = tf.expandDims(tf.gather(this.ropeCos, positions), 1); // [B, 1, L, hd]
+    const sin = tf.expandDims(tf.gather(this.ropeSin, positions), 1);
+    return { cos, sin };
+  }
+
+  /** Hidden states [B, L, D] of a whole sequence, and (optionally) every layer's keys / values. */
+  forward(inputs: DecoderInputs, p: ModelParameters): { hidden: tf.Tensor; cache: Cache } {
+    const batch = inputs.tokens.shape[0];
+    const text = this.embed(inputs.tokens, p);
+    const x0 =
+      inputs.patches === undefined || inputs.images === 0
+        ? text
+        : tf.concat([this.encodeImages(inputs.patches, batch, inputs.images, p), text], 1);
+    const length = x0.shape[1]!;
+    // Causal mask and padding mask together: [B, 1, L, L], 0 where allowed, -1e9 elsewhere.
+    const causal = tf.linalg.bandPart(tf.ones([length, length]), -1, 0);
+    const allowed = tf.mul(
+      tf.reshape(causal, [1, 1, length, length]),
+      tf.reshape(inputs.keyValid, [batch, 1, 1, length]),
+    );
+    const mask = tf.mul(tf.sub(1, allowed), -1e9);
+    const { cos, sin } = this.rotary(inputs.positions);
+    let x = x0;
+    const layers: Cache['layers'] = [];
+    for (let i = 0; i < this.config.layers; i++) {
+      const result = block(x, `blocks.${i}`, p, this.config.heads, { mask, cos, sin, rotate: this.rotate });
+      x = result.output;
+      layers.push({ k: result.keys, v: result.values });
+    }
+    return { hidden: x, cache: { layers, keyValid: inputs.keyValid } };
+  }
+
+  /** One new token per sequence on top of a cache: logits [B, V] and the grown cache. */
+  step(
+    tokens: tf.Tensor1D,
+    positions: tf.Tensor1D,
+    cache: Cache,
+    p: ModelParameters,
+  ): { logits: tf.Tensor2D; cache: Cache } {
+    const batch = tokens.shape[0];
+    const keyValid = tf.concat([cache.keyValid, tf.ones([batch, 1])], 1) as tf.Tensor2D;
+    const mask = tf.mul(tf.sub(1, tf.reshape(keyValid, [batch, 1, 1, -1])), -1e9);
+    const { cos, sin } = this.rotary(tf.reshape(positions, [batch, 1]) as tf.Tensor2D);
+    let x = this.embed(tf.reshape(tokens, [batch, 1]) as tf.Tensor2D, p);
+    const layers: Cache['layers'] = [];
+    for (let i = 0; i < this.config.layers; i++) {
+      const result = block(x, `blocks.${i}`, p, this.config.heads, {
+        mask,
+        cos,
+        sin,
+        rotate: this.rotate,
+        past: cache.layers[i]!,
+      });
+      x = result.output;
+      layers.push({ k: result.keys, v: result.values });
+    }
+    return { logits: tf.reshape(this.logits(x, p), [batch, -1]) as tf.Tensor2D, cache: { layers, keyValid } };
+  }
+
+  dispose(): void {
+    this.rotate.dispose();
+    this.ropeCos.dispose();
+    this.ropeSin.dispose();
+  }
+}

@@ -1,0 +1,60 @@
+import { type Prompt, Random } from '@ekipl/core';
+import sharp from 'sharp';
+import { defaultTinyVlmConfig, selectEngine, TfjsPolicy, type TfjsPolicyOptions } from '../src/index.js';
+
+/** A model small enough for unit tests: 16 px images (4 patches), width 32. */
+export const smallConfig = {
+  ...defaultTinyVlmConfig,
+  dimension: 32,
+  layers: 2,
+  heads: 2,
+  visionDimension: 24,
+  visionLayers: 1,
+  visionHeads: 2,
+  imageSize: 16,
+  patchSize: 8,
+  maxPositions: 256,
+};
+
+export async function smallPolicy(
+  overrides: Partial<TfjsPolicyOptions> = {},
+  engine: 'wasm' | 'cpu' = 'wasm',
+): Promise<TfjsPolicy> {
+  await selectEngine(engine);
+  return new TfjsPolicy({
+    name: 'tfjs',
+    config: smallConfig,
+    maxPromptTokens: 32,
+    optimizer: {
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      weightDecay: 0,
+      maxGradNorm: 1,
+      warmupSteps: 0,
+      minLearningRateRatio: 0.1,
+    },
+    seed: 3,
+    ...overrides,
+  });
+}
+
+export async function solidPng(color: string, size = 16): Promise<Uint8Array> {
+  return new Uint8Array(
+    await sharp({ create: { width: size, height: size, channels: 3, background: color } })
+      .png()
+      .toBuffer(),
+  );
+}
+
+export async function testPrompts(): Promise<Prompt[]> {
+  const red = { data: await solidPng('#ff0000'), mediaType: 'image/png' };
+  const blue = { data: await solidPng('#0000ff'), mediaType: 'image/png' };
+  return [
+    { system: '', user: 'How many?', images: [red] },
+    { system: '', user: 'Which changed between the two?', images: [red, blue] },
+    { system: '', user: 'text only', images: [] },
+  ];
+}
+
+export const random = () => Random.fromSeed(1);

@@ -1,0 +1,142 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ObjectiveSettings, TrainBatch } from '@ekipl/core';
+import { objectiveConformance } from '@ekipl/testkit';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors, parameterShapes } from '../src/index.js';
+import { smallConfig, smallPolicy, testPrompts } from './helpers.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'ekipl-tfjs-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const sampling = { temperature: 0.9, topP: 1, topK: 0, maxTokens: 16, seed: 5 };
+
+describe('objective conformance', () => {
+  for (const engine of ['wasm', 'cpu'] as const) {
+    it(`${engine}: trainStep and objectiveGradient equal core's reference (1e-4 relative), every aggregation, weights != 1`, async () => {
+      const report = await objectiveConformance(() => smallPolicy({}, engine), {
+        prompts: await testPrompts(),
+        tolerance: 1e-4,
+      });
+      expect(report.cases).toHaveLength(6);
+      for (const result of report.cases) expect(result.gradientError).toBeLessThan(1e-4);
+    });
+  }
+});
+
+describe('generation and scoring', () => {
+  it('KV-cache generation gives the log-probs that teacher-forced scoring gives (1e-4), images or not', async () => {
+    const policy = await smallPolicy();
+    const prompts = await testPrompts();
+    const samples = await policy.generate(prompts, 3, sampling);
+    const requests = samples.flatMap((group, p) =>
+      group.map((sample) => ({ prompt: prompts[p]!, tokens: sample.tokens })),
+    );
+    const scored = await policy.score(requests, 'current', sampling.temperature);
+    requests.forEach((_, i) => {
+      const generated = samples[Math.floor(i / 3)]![i % 3]!.logProbs;
+      expect(scored[i]).toHaveLength(generated.length);
+      scored[i]!.forEach((value, t) => expect(Math.abs(value - generated[t]!)).toBeLessThan(1e-4));
+    });
+  });
+
+  it('the same seed gives the same samples; another seed other samples; no tensors leak', async () => {
+    const policy = await smallPolicy();
+    const prompts = await testPrompts();
+    const first = await policy.generate(prompts, 2, sampling);
+    const tensors = tf.memory().numTensors;
+    const again = await policy.generate(prompts, 2, sampling);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(again.map((group) => group.map((sample) => sample.tokens))).toEqual(
+      first.map((group) => group.map((sample) => sample.tokens)),
+    );
+    const other = await policy.generate(prompts, 2, { ...sampling, seed: 6 });
+    expect(other.map((group) => group.map((sample) => sample.tokens))).not.toEqual(
+      first.map((group) => group.map((sample) => sample.tokens)),
+    );
+  });
+
+  it('top-k 1 is greedy: every sample of a prompt is the same', async () => {
+    const policy = await smallPolicy();
+    const [prompt] = await testPrompts();
+    const samples = await policy.generate([prompt!], 4, { ...sampling, topK: 1 });
+    expect(new Set(samples[0]!.map((sample) => sample.tokens.join()))).toHaveProperty('size', 1);
+  });
+});
+
+describe('checkpoints', () => {
+  async function batch(policy: Awaited<ReturnType<typeof smallPolicy>>): Promise<TrainBatch> {
+    const prompts = await testPrompts();
+    const samples = await policy.generate(prompts, 2, sampling);
+    return {
+      sequences: samples.flatMap((group, p) =>
+        group.map((sample, j) => ({
+          prompt: prompts[p]!,
+          tokens: sample.tokens,
+          oldLogProbs: sample.logProbs,
+          refLogProbs: sample.logProbs,
+          advantage: j === 0 ? 1 : -1,
+          weight: 0.5 + p * 0.25,
+          source: 'policy',
+        })),
+      ),
+    };
+  }
+  const objective: ObjectiveSettings = {
+    clipLow: 0.2,
+    clipHigh: 0.2,
+    beta: 0.04,
+    aggregation: 'sequence-mean',
+    maxCompletionLength: 16,
+    learningRate: 1e-3,
+  };
+
+  it('save -> load -> one more step equals an uninterrupted step, bit for bit', async () => {
+    const uninterrupted = await smallPolicy();
+    const trainBatch = await batch(uninterrupted);
+    await uninterrupted.trainStep(trainBatch, objective, 0.9);
+    await uninterrupted.trainStep(trainBatch, objective, 0.9);
+    const directory = join(scratch, 'checkpoint');
+    await uninterrupted.save(directory);
+    const expectedLoss = (await uninterrupted.trainStep(trainBatch, objective, 0.9)).loss;
+
+    const resumed = await smallPolicy({ seed: 99 }); // other initial weights: everything must come from the checkpoint
+    await resumed.load(directory);
+    const loss = (await resumed.trainStep(trainBatch, objective, 0.9)).loss;
+    expect(loss).toBe(expectedLoss);
+    for (const [name, parameter] of uninterrupted.parameters) {
+      expect(
+        Buffer.from(resumed.parameters.get(name)!.dataSync().buffer).equals(
+          Buffer.from(parameter.dataSync().buffer),
+        ),
+        name,
+      ).toBe(true);
+    }
+  });
+
+  it('writes safetensors a PyTorch user can open: documented names, [in, out] shapes, F32', async () => {
+    const policy = await smallPolicy();
+    const directory = join(scratch, 'layout');
+    await policy.save(directory);
+    const { tensors, metadata } = decodeSafetensors(
+      new Uint8Array(readFileSync(join(directory, 'model.safetensors'))),
+    );
+    expect(metadata).toEqual({ format: 'ekipl-tiny-vlm/1' });
+    expect(Object.keys(tensors).sort()).toEqual(
+      parameterShapes(smallConfig)
+        .map(([name]) => name)
+        .sort(),
+    );
+    expect(tensors['blocks.0.mlp.gate.weight']!.shape).toEqual([32, 85]);
+    expect(tensors['embed.weight']!.shape).toEqual([260, 32]);
+    const header = readFileSync(join(directory, 'model.safetensors'));
+    const headerLength = Number(header.readBigUInt64LE(0));
+    expect((8 + headerLength) % 8).toBe(0);
+    expect(JSON.parse(header.subarray(8, 8 + headerLength).toString())['norm.weight']).toMatchObject({
+      dtype: 'F32',
+      shape: [32],
+    });
+  });
+});
