@@ -90,7 +90,9 @@ function layout(
     promptLength.push(sequence.promptTokens.length);
     completionStart.push(pad + sequence.promptTokens.length);
     completionLength.push(sequence.completion.length);
-    sequence.images.forEach((image, k) => patches!.set(image, (row * images + k) * patchSize));
+    sequence.images.forEach((image, k) => {
+      patches!.set(image, (row * images + k) * patchSize);
+    });
   });
   return {
     indices,

@@ -38,7 +38,9 @@ describe('generation and scoring', () => {
     requests.forEach((_, i) => {
       const generated = samples[Math.floor(i / 3)]![i % 3]!.logProbs;
       expect(scored[i]).toHaveLength(generated.length);
-      scored[i]!.forEach((value, t) => expect(Math.abs(value - generated[t]!)).toBeLessThan(1e-4));
+      scored[i]!.forEach((value, t) => {
+        expect(Math.abs(value - generated[t]!)).toBeLessThan(1e-4);
+      });
     });
   });
 
