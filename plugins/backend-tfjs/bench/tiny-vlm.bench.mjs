@@ -1,0 +1,77 @@
+// Speed of the default tiny VLM, one JSON line per engine available. The shape is fixed so figures stay
+// comparable across commits: batch 32, prompt 64 + completion 96 tokens, one 64 px image (64 patches).
+// train: one supervised optimiser step (forward + backward + AdamW); model GFLOP/s = 6 x params x
+// tokens / time, tokens = batch x (image patches + prompt + completion), as ../../shared/bench does.
+// generate: batch 32 with the KV cache, 96 new tokens. Run: npm run build && npm run bench.
+// BENCH_ENGINES=wasm,cpu (default: wasm, plus tensorflow when @tensorflow/tfjs-node is installed).
+import { Random } from '@ekipl/core';
+import sharp from 'sharp';
+import { TfjsPolicy, defaultTinyVlmConfig, selectEngine } from '../dist/index.js';
+
+const batch = 32;
+const promptTokens = 64;
+const completionTokens = 96;
+const steps = Number(process.env.BENCH_STEPS ?? 3);
+const engines = (process.env.BENCH_ENGINES ?? 'wasm,tensorflow').split(',');
+const random = Random.fromSeed('bench');
+const png = new Uint8Array(
+  await sharp(Buffer.from(Uint8Array.from({ length: 64 * 64 * 3 }, () => random.int(256))), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer(),
+);
+const text = (length) => Array.from({ length }, () => String.fromCharCode(97 + random.int(26))).join('');
+// <bos> + 63 bytes = 64 prompt tokens; 95 bytes + <eos> = 96 completion tokens.
+const prompts = Array.from({ length: batch }, () => ({ system: '', user: text(promptTokens - 1), images: [{ data: png, mediaType: 'image/png' }] }));
+const examples = prompts.map((prompt) => ({ prompt, tokens: [...Buffer.from(text(completionTokens - 1))], }));
+for (const example of examples) example.tokens.push(257);
+const median = (values) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+for (const engine of engines) {
+  try {
+    await selectEngine(engine);
+  } catch (error) {
+    if (engine !== 'tensorflow') throw error;
+    continue; // not installed: no line for it
+  }
+  const policy = new TfjsPolicy({
+    name: 'bench',
+    config: defaultTinyVlmConfig,
+    maxPromptTokens: promptTokens,
+    optimizer: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, maxGradNorm: 1, warmupSteps: 0, minLearningRateRatio: 0.1 },
+    seed: 1,
+  });
+  const params = policy.parameterCount();
+  const tokens = batch * ((64 / 8) ** 2 + promptTokens + completionTokens);
+  await policy.supervisedStep(examples, { learningRate: 1e-4 }); // warm-up (kernels, image cache)
+  const trainTimes = [];
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    await policy.supervisedStep(examples, { learningRate: 1e-4 });
+    trainTimes.push((performance.now() - start) / 1000);
+  }
+  const sampling = { temperature: 0.9, topP: 1, topK: 0, maxTokens: completionTokens, seed: 1 };
+  await policy.generate(prompts.slice(0, 2), 1, { ...sampling, maxTokens: 4 });
+  const generateTimes = [];
+  let generated = 0;
+  for (let i = 0; i < Math.max(1, Math.floor(steps / 2)); i++) {
+    const start = performance.now();
+    const samples = await policy.generate(prompts, 1, { ...sampling, seed: i });
+    generateTimes.push((performance.now() - start) / 1000);
+    generated = samples.flat().reduce((sum, sample) => sum + sample.tokens.length, 0);
+  }
+  const trainSeconds = median(trainTimes);
+  const generateSeconds = median(generateTimes);
+  console.log(
+    JSON.stringify({
+      bench: 'tiny-vlm',
+      engine,
+      params,
+      train_step_s: Number(trainSeconds.toFixed(3)),
+      train_tokens_per_s: Math.round(tokens / trainSeconds),
+      model_gflops: Number(((6 * params * tokens) / trainSeconds / 1e9).toFixed(2)),
+      generate_tokens_per_s: Math.round(generated / generateSeconds),
+      generated_tokens: generated,
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      dims: { batch, promptTokens, completionTokens, image: 64, patch: 8, ...defaultTinyVlmConfig },
+    }),
+  );
+  await policy.dispose();
+}
