@@ -6,7 +6,7 @@
 // BENCH_ENGINES=wasm,cpu (default: wasm, plus tensorflow when @tensorflow/tfjs-node is installed).
 import { Random } from '@ekipl/core';
 import sharp from 'sharp';
-import { TfjsPolicy, defaultTinyVlmConfig, selectEngine } from '../dist/index.js';
+import { defaultTinyVlmConfig, selectEngine, TfjsPolicy } from '../dist/index.js';
 
 const batch = 32;
 const promptTokens = 64;
@@ -15,12 +15,20 @@ const steps = Number(process.env.BENCH_STEPS ?? 3);
 const engines = (process.env.BENCH_ENGINES ?? 'wasm,tensorflow').split(',');
 const random = Random.fromSeed('bench');
 const png = new Uint8Array(
-  await sharp(Buffer.from(Uint8Array.from({ length: 64 * 64 * 3 }, () => random.int(256))), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer(),
+  await sharp(Buffer.from(Uint8Array.from({ length: 64 * 64 * 3 }, () => random.int(256))), {
+    raw: { width: 64, height: 64, channels: 3 },
+  })
+    .png()
+    .toBuffer(),
 );
 const text = (length) => Array.from({ length }, () => String.fromCharCode(97 + random.int(26))).join('');
 // <bos> + 63 bytes = 64 prompt tokens; 95 bytes + <eos> = 96 completion tokens.
-const prompts = Array.from({ length: batch }, () => ({ system: '', user: text(promptTokens - 1), images: [{ data: png, mediaType: 'image/png' }] }));
-const examples = prompts.map((prompt) => ({ prompt, tokens: [...Buffer.from(text(completionTokens - 1))], }));
+const prompts = Array.from({ length: batch }, () => ({
+  system: '',
+  user: text(promptTokens - 1),
+  images: [{ data: png, mediaType: 'image/png' }],
+}));
+const examples = prompts.map((prompt) => ({ prompt, tokens: [...Buffer.from(text(completionTokens - 1))] }));
 for (const example of examples) example.tokens.push(257);
 const median = (values) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
@@ -35,7 +43,15 @@ for (const engine of engines) {
     name: 'bench',
     config: defaultTinyVlmConfig,
     maxPromptTokens: promptTokens,
-    optimizer: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, maxGradNorm: 1, warmupSteps: 0, minLearningRateRatio: 0.1 },
+    optimizer: {
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      weightDecay: 0,
+      maxGradNorm: 1,
+      warmupSteps: 0,
+      minLearningRateRatio: 0.1,
+    },
     seed: 1,
   });
   const params = policy.parameterCount();

@@ -273,6 +273,17 @@ export class TfjsPolicy implements PolicyBackend {
     examples: readonly SupervisedExample[],
     settings: { learningRate: number },
   ): Promise<SupervisedStepResult> {
+    const { loss, tokens, gradients } = await this.supervisedGradients(examples);
+    const { gradNorm, learningRate } = this.applyGradients(gradients, settings.learningRate);
+    return { loss, tokens, gradNorm, learningRate };
+  }
+
+  /**
+   * Mean cross-entropy of the completion tokens (untempered) and its gradient with respect to every
+   * parameter (keyed by tfjs variable name; the caller disposes them). A diagnostic on its own (tests
+   * check it against finite differences) and the first half of `supervisedStep`.
+   */
+  async supervisedGradients(examples: readonly SupervisedExample[]) {
     const sequences = await this.sequenceInputs(examples);
     const groups = groupByImages(sequences, this.model.patchesPerImage, this.options.config.maxPositions);
     const tokens = examples.reduce((sum, example) => sum + example.tokens.length, 0);
@@ -282,18 +293,23 @@ export class TfjsPolicy implements PolicyBackend {
         [group.batch, group.textLength - 1],
       ),
     );
-    const { value, grads } = tf.variableGrads(() => {
-      let total: tf.Scalar = tf.scalar(0);
-      groups.forEach((group, g) => {
-        total = tf.sub(total, tf.sum(tf.mul(this.completionLogProbs(group, this.parameters, 1), masks[g]!)));
-      });
-      return total;
-    }, [...this.parameters.values()]);
-    const loss = value.dataSync()[0]!;
-    value.dispose();
-    tf.dispose(masks);
-    const { gradNorm, learningRate } = this.applyGradients(grads, settings.learningRate);
-    return { loss, tokens, gradNorm, learningRate };
+    try {
+      const { value, grads } = tf.variableGrads(() => {
+        let total: tf.Scalar = tf.scalar(0);
+        groups.forEach((group, g) => {
+          total = tf.sub(
+            total,
+            tf.sum(tf.mul(this.completionLogProbs(group, this.parameters, 1), masks[g]!)),
+          );
+        });
+        return total;
+      }, [...this.parameters.values()]);
+      const loss = value.dataSync()[0]!;
+      value.dispose();
+      return { loss, tokens, gradients: grads };
+    } finally {
+      tf.dispose(masks);
+    }
   }
 
   /**

@@ -75,8 +75,15 @@ export const linear = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
 /** x [..., in] @ w [in, out] -> [..., out]. */
 export function dense(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
   const inner = x.shape.at(-1)!;
-  const out = linear(tf.reshape(x, [-1, inner]), w);
+  const flat = tf.reshape(x, [-1, inner]);
+  // The custom-gradient wrapper costs a scope per call; outside gradient recording a plain matMul does.
+  const out = recordingGradients() ? linear(flat, w) : tf.matMul(flat as tf.Tensor2D, w as tf.Tensor2D);
   return tf.reshape(out, [...x.shape.slice(0, -1), w.shape[1]!]);
+}
+
+/** True inside tf.grad / variableGrads, where the custom gradient matters. */
+function recordingGradients(): boolean {
+  return ((tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth ?? 1) > 0;
 }
 
 export function rmsNorm(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {

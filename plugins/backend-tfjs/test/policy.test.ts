@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ObjectiveSettings, TrainBatch } from '@ekipl/core';
+import { type ObjectiveSettings, Random, type TrainBatch } from '@ekipl/core';
 import { objectiveConformance } from '@ekipl/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -140,5 +140,37 @@ describe('checkpoints', () => {
       dtype: 'F32',
       shape: [32],
     });
+  });
+});
+
+describe('backpropagation through the whole model', () => {
+  it('the parameter gradient matches a central finite difference along a random direction (2 % relative)', async () => {
+    const policy = await smallPolicy({}, 'cpu');
+    const prompts = await testPrompts();
+    const examples = prompts.map((prompt, i) => ({ prompt, tokens: policy.encode(`answer ${i}`) }));
+    const { gradients } = await policy.supervisedGradients(examples);
+    const direction = new Map<string, tf.Tensor>();
+    let expected = 0;
+    const random = Random.fromSeed('direction');
+    for (const [name, parameter] of policy.parameters) {
+      const values = Float32Array.from({ length: parameter.size }, () => random.normal());
+      const u = tf.tensor(values, parameter.shape);
+      direction.set(name, u);
+      const gradient = gradients[parameter.name];
+      if (gradient !== undefined && gradient !== null) expected += tf.sum(tf.mul(gradient, u)).dataSync()[0]!;
+    }
+    const shifted = async (epsilon: number) => {
+      const originals = new Map([...policy.parameters].map(([name, parameter]) => [name, parameter.clone()]));
+      for (const [name, parameter] of policy.parameters)
+        parameter.assign(tf.add(originals.get(name)!, tf.mul(direction.get(name)!, epsilon)));
+      const { loss, gradients: unused } = await policy.supervisedGradients(examples);
+      tf.dispose(Object.values(unused).filter((g) => g !== null));
+      for (const [name, parameter] of policy.parameters) parameter.assign(originals.get(name)!);
+      tf.dispose([...originals.values()]);
+      return loss;
+    };
+    const epsilon = 1e-3;
+    const numeric = ((await shifted(epsilon)) - (await shifted(-epsilon))) / (2 * epsilon);
+    expect(Math.abs(numeric - expected) / Math.abs(expected)).toBeLessThan(0.02);
   });
 });
