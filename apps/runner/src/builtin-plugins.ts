@@ -40,6 +40,7 @@ export const builtinPlugins: readonly BuiltinPlugin[] = [
   ),
   builtin('synthetic-spatial', 'dataset', '@ekipl/datasets', async () => (await datasets()).syntheticSpatial),
   builtin('reason-rft', 'dataset', '@ekipl/datasets', async () => (await datasets()).reasonRft),
+  builtin('tfjs', 'policy', '@ekipl/backend-tfjs', async () => (await import('@ekipl/backend-tfjs')).tfjs),
   builtin('oracle', 'auxiliary', '@ekipl/aux-oracle', async () => (await import('@ekipl/aux-oracle')).oracle),
   builtin('replay', 'auxiliary', '@ekipl/aux-replay', async () => (await import('@ekipl/aux-replay')).replay),
 ];
