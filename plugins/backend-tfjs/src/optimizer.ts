@@ -38,9 +38,11 @@ export class AdamW {
     const learningRate = scheduledLearningRate(this.step, baseLearningRate, this.settings);
     const { beta1, beta2, epsilon, weightDecay, maxGradNorm } = this.settings;
     const names = Object.keys(gradients);
-    const norm = tf
-      .tidy(() => tf.sqrt(tf.addN(names.map((name) => tf.sum(tf.square(gradients[name]!))))))
-      .dataSync()[0]!;
+    const normTensor = tf.tidy(() =>
+      tf.sqrt(tf.addN(names.map((name) => tf.sum(tf.square(gradients[name]!))))),
+    );
+    const norm = normTensor.dataSync()[0]!;
+    normTensor.dispose();
     const scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6) : 1;
     this.step++;
     const correction1 = 1 - beta1 ** this.step;

@@ -118,6 +118,25 @@ describe('checkpoints', () => {
     }
   });
 
+  it('training, scoring and supervised steps leave no tensors behind (numTensors stable across steps)', async () => {
+    const policy = await smallPolicy();
+    const trainBatch = await batch(policy);
+    await policy.trainStep(trainBatch, objective, 0.9); // creates the optimiser state and the reference
+    await policy.supervisedStep([{ prompt: trainBatch.sequences[0]!.prompt, tokens: [65, 257] }], {
+      learningRate: 1e-3,
+    });
+    const tensors = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      await policy.trainStep(trainBatch, objective, 0.9);
+      await policy.objectiveGradient(trainBatch, objective, 0.9);
+      await policy.score(trainBatch.sequences, 'reference', 0.9);
+      await policy.supervisedStep([{ prompt: trainBatch.sequences[0]!.prompt, tokens: [65, 257] }], {
+        learningRate: 1e-3,
+      });
+    }
+    expect(tf.memory().numTensors).toBe(tensors);
+  });
+
   it('writes safetensors a PyTorch user can open: documented names, [in, out] shapes, F32', async () => {
     const policy = await smallPolicy();
     const directory = join(scratch, 'layout');
