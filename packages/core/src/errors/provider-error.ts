@@ -14,6 +14,8 @@ export class ProviderError extends EkiplError {
   readonly url?: string;
   readonly statusCode?: number;
   readonly isRetryable: boolean;
+  /** How long the server asked to wait before retrying (from `retry-after` / `retry-after-ms`). */
+  readonly retryAfterMs?: number;
 
   constructor(options: {
     provider: string;
@@ -21,6 +23,7 @@ export class ProviderError extends EkiplError {
     url?: string;
     statusCode?: number;
     isRetryable: boolean;
+    retryAfterMs?: number;
     cause?: unknown;
   }) {
     super(options.message, { cause: options.cause });
@@ -29,6 +32,7 @@ export class ProviderError extends EkiplError {
     if (options.url !== undefined) this.url = options.url;
     if (options.statusCode !== undefined) this.statusCode = options.statusCode;
     this.isRetryable = options.isRetryable;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 
   static override isInstance(error: unknown): error is ProviderError {
