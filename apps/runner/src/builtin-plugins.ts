@@ -42,5 +42,23 @@ export const builtinPlugins: readonly BuiltinPlugin[] = [
   builtin('reason-rft', 'dataset', '@ekipl/datasets', async () => (await datasets()).reasonRft),
   builtin('tfjs', 'policy', '@ekipl/backend-tfjs', async () => (await import('@ekipl/backend-tfjs')).tfjs),
   builtin('oracle', 'auxiliary', '@ekipl/aux-oracle', async () => (await import('@ekipl/aux-oracle')).oracle),
+  builtin(
+    'openai',
+    'auxiliary',
+    '@ekipl/provider-openai',
+    async () => (await import('@ekipl/provider-openai')).openai,
+  ),
+  builtin(
+    'gemini',
+    'auxiliary',
+    '@ekipl/provider-gemini',
+    async () => (await import('@ekipl/provider-gemini')).gemini,
+  ),
+  builtin(
+    'anthropic',
+    'auxiliary',
+    '@ekipl/provider-anthropic',
+    async () => (await import('@ekipl/provider-anthropic')).anthropic,
+  ),
   builtin('replay', 'auxiliary', '@ekipl/aux-replay', async () => (await import('@ekipl/aux-replay')).replay),
 ];

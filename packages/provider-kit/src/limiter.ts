@@ -7,7 +7,11 @@ export class RequestLimiter {
   constructor(
     private readonly concurrency: number,
     private readonly perMinute?: number,
-    private readonly now: () => number = () => Date.now(),
+    /** Time source and wait (injectable, so tests need not wait a minute). */
+    private readonly clock: { now(): number; sleep(milliseconds: number): Promise<void> } = {
+      now: () => Date.now(),
+      sleep: (ms) => sleep(ms),
+    },
   ) {}
 
   async run<T>(task: () => Promise<T>): Promise<T> {
@@ -24,12 +28,12 @@ export class RequestLimiter {
     this.active++;
     if (this.perMinute !== undefined) {
       for (;;) {
-        const now = this.now();
+        const now = this.clock.now();
         while (this.starts.length > 0 && now - this.starts[0]! >= 60_000) this.starts.shift();
         if (this.starts.length < this.perMinute) break;
-        await sleep(60_000 - (now - this.starts[0]!));
+        await this.clock.sleep(60_000 - (now - this.starts[0]!));
       }
-      this.starts.push(this.now());
+      this.starts.push(this.clock.now());
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * A loopback HTTP server that speaks the three external-model APIs as their SDKs expect them:
  * OpenAI chat completions (`POST /v1/chat/completions`, `GET /v1/models`), Anthropic messages
- * (`POST /v1/messages`, `GET /v1/models` with `x-api-key`) and Gemini generateContent
+ * (`POST /v1/messages`, `GET /v1/models` with `anthropic-version`) and Gemini generateContent
  * (`POST /v1beta/models/{model}:generateContent`, `GET /v1beta/models`). It serves scripted answers,
  * records every request (headers, parsed body, start / end), tracks how many were in flight at once,
  * and injects faults on demand. Tests point the real SDKs at it; nothing leaves 127.0.0.1.
@@ -85,9 +85,12 @@ export async function startMockProviderServer(options: MockServerOptions = {}): 
     const headers = Object.fromEntries(
       Object.entries(incoming.headers).map(([key, value]) => [key, String(value)]),
     );
+    // Anthropic's SDK always sends anthropic-version (and its key as x-api-key or a bearer token).
     const provider: MockProvider = path.startsWith('/v1beta')
       ? 'gemini'
-      : headers['x-api-key'] !== undefined || path === '/v1/messages'
+      : headers['anthropic-version'] !== undefined ||
+          headers['x-api-key'] !== undefined ||
+          path === '/v1/messages'
         ? 'anthropic'
         : 'openai';
     const request: MockRequest = {
@@ -114,7 +117,7 @@ export async function startMockProviderServer(options: MockServerOptions = {}): 
         provider === 'openai'
           ? headers['authorization']?.replace(/^Bearer /, '')
           : provider === 'anthropic'
-            ? headers['x-api-key']
+            ? (headers['x-api-key'] ?? headers['authorization']?.replace(/^Bearer /, ''))
             : (headers['x-goog-api-key'] ??
               new URL(incoming.url ?? '/', 'http://x').searchParams.get('key') ??
               undefined);
