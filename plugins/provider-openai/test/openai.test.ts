@@ -121,12 +121,12 @@ describe('openai against the mock server', () => {
     ).rejects.toThrow(/openai: no API key: set OPENAI_API_KEY \(or options\.apiKeyEnv/);
     server = await startMockProviderServer({ apiKey: 'the-right-key' });
     process.env['MY_OPENAI_KEY'] = secret;
-    const error = await openai
-      .create(
+    const error = await Promise.resolve(
+      openai.create(
         openai.options.parse({ model: 'gpt-4o', apiKeyEnv: 'MY_OPENAI_KEY', baseURL: server.openaiBaseURL }),
         { name: 'x', random: Random.fromSeed(1), configDirectory: scratch, warn: () => {} },
-      )
-      .catch((caught: Error) => caught);
+      ),
+    ).catch((caught: Error) => caught);
     expect((error as Error).message).toBe('openai: the API key in MY_OPENAI_KEY was rejected (HTTP 401)');
     expect(server.requests.map((request) => request.path)).toEqual(['/v1/models']);
   });
@@ -293,13 +293,13 @@ describe('budget, secrets, throughput', () => {
     const result = await gpt.sample(requests(6), 1, { seed: 1 });
     // $0.0065 after the first call (< cap), $0.013 after the second (>= cap): the rest are skipped.
     expect(result.metrics).toMatchObject({ requests: 2, budget_stopped: 1 });
-    expect(result.metrics['spent_usd']).toBeCloseTo(0.013, 10);
+    expect(result.metrics!['spent_usd']).toBeCloseTo(0.013, 10);
     expect(result.actions.filter((row) => row.length > 0)).toHaveLength(2);
     expect(result.warnings).toEqual([
       expect.stringMatching(/^budget of \$0\.01 reached \(\$0\.0130 spent\): sampling from gpt4o stopped/),
     ]);
     const later = await gpt.sample(requests(2), 1, { seed: 2 });
-    expect(later.metrics['requests']).toBe(0);
+    expect(later.metrics!['requests']).toBe(0);
   });
 
   it('the key never appears in a warning, an error, a log line or a cache file', async () => {
@@ -316,7 +316,7 @@ describe('budget, secrets, throughput', () => {
       logged,
     );
     const result = await gpt.sample(requests(4), 1, { seed: 1 });
-    logged.push(...result.warnings);
+    logged.push(...(result.warnings ?? []));
     const offline = await sampler({ offline: true, cache: { directory: join(scratch, 'nothing') } });
     logged.push(
       await offline.sample(requests(1), 1, { seed: 1 }).then(
