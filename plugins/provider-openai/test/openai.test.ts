@@ -137,7 +137,7 @@ describe('faults', () => {
     // The first attempt of every 10 requests fails in three ways; their retries succeed.
     const faulty = new Set<string>();
     const gpt = await sampler(
-      { timeoutMs: 300, retryBaseMs: 5, concurrency: 8 },
+      { timeoutMs: 800, retryBaseMs: 5, concurrency: 8 },
       {
         fault: (request) => {
           const id = /in (t\d+)\?/.exec(JSON.stringify(request.body))?.[1];
@@ -149,13 +149,16 @@ describe('faults', () => {
             ? { kind: 'status', status: 429, retryAfterSeconds: 0.02 }
             : number % 10 === 1
               ? { kind: 'status', status: 500 }
-              : { kind: 'slow', delayMs: 1000 };
+              : { kind: 'slow', delayMs: 2500 };
         },
       },
     );
     const result = await gpt.sample(requests(50), 1, { seed: 1 });
     expect(result.actions.every((row) => row.length === 1)).toBe(true);
-    expect(result.metrics).toMatchObject({ retries: 15, failed_requests: 0, requests: 65 });
+    // Each of the 15 injected failures costs one retry (a loaded machine may time out a few more).
+    expect(result.metrics!['failed_requests']).toBe(0);
+    expect(result.metrics!['retries']).toBeGreaterThanOrEqual(15);
+    expect(result.metrics!['requests']).toBe(50 + result.metrics!['retries']!);
   });
 
   it('truncated JSON is retried; refusals and wrong-format answers are handled', async () => {
