@@ -1,6 +1,7 @@
 export { builtinPlugins } from './builtin-plugins.js';
 export { listPlugins } from './commands/plugins.js';
 export { type WriteTasksOptions, writeTasks } from './commands/tasks.js';
+export { type TrainOptions, type TrainResult, train } from './commands/train.js';
 export { type CommandOutcome, validateConfigFile } from './commands/validate.js';
 export { escapeHtml } from './escape-html.js';
 export { main } from './main.js';

@@ -11,5 +11,6 @@ export const main = defineCommand({
     validate: () => import('./commands/validate.js').then((module) => module.default),
     plugins: () => import('./commands/plugins.js').then((module) => module.default),
     tasks: () => import('./commands/tasks.js').then((module) => module.default),
+    train: () => import('./commands/train.js').then((module) => module.default),
   },
 });

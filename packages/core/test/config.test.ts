@@ -39,6 +39,7 @@ describe('config defaults', () => {
       batchSize: 4,
       groupSize: 8,
       evalEvery: 25,
+      evalLimit: 50,
       outputDir: 'runs',
     });
     expect(resolved.config.objective).toMatchObject({

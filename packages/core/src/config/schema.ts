@@ -41,6 +41,8 @@ export const runSchema = z.strictObject({
   groupSize: z.int().default(8),
   /** Evaluate on the test splits every this many steps; 0 never. */
   evalEvery: z.int().nonnegative().default(25),
+  /** Tasks per test split in each evaluation. */
+  evalLimit: z.int().positive().default(50),
   /** Run directories are created under this folder (relative to the config file). */
   outputDir: z.string().min(1).default('runs'),
 });
@@ -81,6 +83,20 @@ export const promptSchema = z.strictObject({
     .default({}),
 });
 
+/**
+ * Supervised warm start before RL (the paper's policy starts pretrained; a tiny model from scratch
+ * needs a weak-but-nonzero start for RL to find any reward): `steps` supervised steps on the answers
+ * of the `teacher` auxiliary sampler.
+ */
+export const warmStartSchema = z.strictObject({
+  steps: z.int().nonnegative().default(0),
+  learningRate: z.number().positive().default(3e-3),
+  /** The auxiliary sampler (by name) whose answers are imitated; defaults to the first one. */
+  teacher: z.string().min(1).optional(),
+  /** Tasks per supervised step; defaults to run.batchSize x run.groupSize. */
+  batchSize: z.int().positive().optional(),
+});
+
 export const configSchema = z
   .strictObject({
     run: runSchema.prefault({}),
@@ -97,6 +113,7 @@ export const configSchema = z
     objective: objectiveSchema.prefault({}),
     /** How tasks become prompts; defaults to Reason-RFT's wording per family. */
     prompt: promptSchema.prefault({}),
+    warmStart: warmStartSchema.prefault({}),
   })
   .superRefine((config, context) => {
     if (config.run.groupSize < 2) {
@@ -104,6 +121,23 @@ export const configSchema = z
         code: 'custom',
         path: ['run', 'groupSize'],
         message: `must be >= 2, got ${config.run.groupSize}: a group of one has no relative advantage`,
+      });
+    }
+    if (config.warmStart.steps > 0 && config.auxiliary.length === 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['warmStart', 'steps'],
+        message: `a warm start of ${config.warmStart.steps} steps needs a teacher: add an auxiliary sampler (an oracle, replay or an API model)`,
+      });
+    }
+    if (
+      config.warmStart.teacher !== undefined &&
+      !config.auxiliary.some((entry) => (entry.name ?? entry.use) === config.warmStart.teacher)
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['warmStart', 'teacher'],
+        message: `no auxiliary sampler is named "${config.warmStart.teacher}" (names: ${config.auxiliary.map((entry) => entry.name ?? entry.use).join(', ') || 'none'})`,
       });
     }
     const clipHigh = config.objective.clipHigh;

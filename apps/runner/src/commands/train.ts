@@ -1,0 +1,322 @@
+import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  type BuiltinPlugin,
+  ConfigError,
+  createComponents,
+  createPromptTemplate,
+  type Dataset,
+  type EkiplComponents,
+  type EkiplStepSettings,
+  ekiplStep,
+  loadConfig,
+  Random,
+  type RunComponents,
+  stepSettings,
+  stringifyConfig,
+  type Task,
+} from '@ekipl/core';
+import { defineCommand } from 'citty';
+import { builtinPlugins } from '../builtin-plugins.js';
+import { reportError } from '../report-error.js';
+
+export interface TrainOptions {
+  config: string;
+  /** Run directory; default `<outputDir>/<name>-<timestamp>` next to the config. */
+  out?: string;
+  /** Overrides `run.steps`. */
+  steps?: number;
+  builtins?: readonly BuiltinPlugin[];
+  log?: (line: string) => void;
+  /** Aborting stops after the current step, evaluates, checkpoints and returns. */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  runDirectory: string;
+  steps: number;
+  /** The last evaluation's metrics (`eval/id/accuracy`, ...). */
+  evaluation: Record<string, number>;
+  interrupted: boolean;
+}
+
+/**
+ * `ekipl train -c CONFIG`: EKIPL steps on the configured dataset, policy, samplers, rewards, selector and
+ * estimator. The run directory holds `config.yaml` (resolved), `metrics.jsonl` (one line per step and
+ * per evaluation), `samples.jsonl` (every step's selected groups: texts, sources, rewards, advantages,
+ * weights; model text as data, escape it before showing it), `warnings.log`, and `checkpoint/` (the
+ * policy's weights and optimiser state, written atomically after the last step, or on Ctrl-C).
+ * Plugins are created, and API keys checked, before any training work.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const log = options.log ?? (() => {});
+  const resolved = await loadConfig(options.config, { builtins: options.builtins ?? builtinPlugins });
+  const { config } = resolved;
+  const steps = options.steps ?? config.run.steps;
+  const runDirectory = resolve(
+    options.out ??
+      join(
+        resolved.configDirectory,
+        config.run.outputDir,
+        `${config.run.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+      ),
+  );
+  const random = Random.fromSeed(config.run.seed);
+  await mkdir(runDirectory, { recursive: true });
+  const warn = (message: string) => {
+    log(`warning: ${message}`);
+    void appendFile(join(runDirectory, 'warnings.log'), `${message}\n`);
+  };
+  const components = await createComponents(resolved, random, warn);
+  const settings = stepSettings(config);
+  await writeAtomically(join(runDirectory, 'config.yaml'), stringifyConfig(config));
+  const step: EkiplComponents = { ...components, renderPrompt: createPromptTemplate(config.prompt) };
+  const batches = batchesOf(components.dataset, 'train', config.run.batchSize);
+  let costTotal = 0;
+  let evaluation: Record<string, number> = {};
+  let completed = 0;
+  log(`run directory ${runDirectory}`);
+  if (config.warmStart.steps > 0)
+    await warmStart(components, step, config, runDirectory, random, log, options.signal);
+  for (let index = 1; index <= steps && options.signal?.aborted !== true; index++) {
+    const started = performance.now();
+    const tasks = await batches.next();
+    const result = await ekiplStep(
+      step,
+      settings,
+      tasks,
+      random.split('step', index),
+      options.signal === undefined ? {} : { signal: options.signal },
+    );
+    costTotal += result.metrics['cost/usd'] ?? 0;
+    completed = index;
+    await appendFile(
+      join(runDirectory, 'metrics.jsonl'),
+      `${JSON.stringify({ step: index, ...result.metrics, 'cost/usd_total': costTotal })}\n`,
+    );
+    const samples = result.groups.map((group) => ({
+      step: index,
+      task: group.task.id,
+      answer: group.task.answer,
+      selected: group.selected.map((action, i) => ({
+        source: action.source,
+        text: action.text,
+        reward: action.reward,
+        advantage: action.advantage,
+        weight: group.weights[i],
+      })),
+    }));
+    await appendFile(
+      join(runDirectory, 'samples.jsonl'),
+      samples.map((sample) => JSON.stringify(sample)).join('\n') + '\n',
+    );
+    for (const warning of result.warnings) warn(warning);
+    log(progressLine(index, steps, result.metrics, (performance.now() - started) / 1000));
+    if (config.run.evalEvery > 0 && index % config.run.evalEvery === 0 && index < steps) {
+      evaluation = await evaluate(components, step, settings, config.run.evalLimit, index, runDirectory, log);
+    }
+  }
+  if (config.run.evalEvery > 0 && completed > 0) {
+    evaluation = await evaluate(
+      components,
+      step,
+      settings,
+      config.run.evalLimit,
+      completed,
+      runDirectory,
+      log,
+    );
+  }
+  if (components.policy.save !== undefined && completed > 0) {
+    await components.policy.save(join(runDirectory, 'checkpoint'));
+    log(`checkpoint written to ${join(runDirectory, 'checkpoint')}`);
+  }
+  await components.policy.dispose?.();
+  return { runDirectory, steps: completed, evaluation, interrupted: options.signal?.aborted === true };
+}
+
+/**
+ * Supervised steps on a teacher sampler's answers (the warm start): one answer per task, from the
+ * teacher named in `warmStart.teacher` or the first auxiliary sampler. Logged as `warmstart/loss`.
+ */
+async function warmStart(
+  components: RunComponents,
+  step: EkiplComponents,
+  config: RunConfig,
+  runDirectory: string,
+  random: Random,
+  log: (line: string) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const { policy } = components;
+  const teacher = components.auxiliary.find(
+    (source) => source.name === (config.warmStart.teacher ?? components.auxiliary[0]?.name),
+  );
+  if (policy.supervisedStep === undefined || teacher === undefined) return;
+  const batches = batchesOf(
+    components.dataset,
+    'train',
+    config.warmStart.batchSize ?? config.run.batchSize * config.run.groupSize,
+  );
+  for (let index = 1; index <= config.warmStart.steps && signal?.aborted !== true; index++) {
+    const tasks = await batches.next();
+    const requests = tasks.map((task) => ({ prompt: step.renderPrompt(task), task }));
+    const answers = await teacher.sampler.sample(requests, 1, {
+      seed: random.split('warm-start', index).uint32(),
+    });
+    const examples = requests.flatMap((request, i) =>
+      (answers.actions[i] ?? []).map((action) => ({
+        prompt: request.prompt,
+        tokens: policy.encode(action.text).slice(0, config.objective.maxCompletionLength),
+      })),
+    );
+    if (examples.length === 0) continue;
+    const result = await policy.supervisedStep(examples, { learningRate: config.warmStart.learningRate });
+    await appendFile(
+      join(runDirectory, 'metrics.jsonl'),
+      `${JSON.stringify({ warmStartStep: index, 'warmstart/loss': result.loss })}\n`,
+    );
+    if (index % 25 === 0 || index === config.warmStart.steps) {
+      log(
+        `warm start ${index}/${config.warmStart.steps}  loss ${result.loss.toFixed(3)} (imitating ${teacher.name})`,
+      );
+    }
+  }
+}
+
+type RunConfig = Awaited<ReturnType<typeof loadConfig>>['config'];
+
+/** Tasks of a split in batches, starting over when the split runs out. */
+function batchesOf(dataset: Dataset, split: string, size: number) {
+  let iterator = dataset.tasks(split)[Symbol.asyncIterator]();
+  return {
+    async next(): Promise<Task[]> {
+      const batch: Task[] = [];
+      let restarts = 0;
+      while (batch.length < size) {
+        const item = await iterator.next();
+        if (item.done === true) {
+          if (++restarts > 1)
+            throw new ConfigError([{ path: 'dataset', message: `split "${split}" yields no tasks` }]);
+          iterator = dataset.tasks(split)[Symbol.asyncIterator]();
+          continue;
+        }
+        batch.push(item.value);
+      }
+      return batch;
+    },
+  };
+}
+
+/**
+ * Greedy answers (top-k 1) to the first `limit` tasks of each test split, scored by the run's rewards:
+ * `eval/<split>/<reward>` means, and `eval/<split>/reward` (the weighted total).
+ */
+async function evaluate(
+  components: RunComponents,
+  step: EkiplComponents,
+  settings: EkiplStepSettings,
+  limit: number,
+  atStep: number,
+  runDirectory: string,
+  log: (line: string) => void,
+): Promise<Record<string, number>> {
+  const metrics: Record<string, number> = {};
+  for (const split of components.dataset.splits.filter((name) => name !== 'train')) {
+    const tasks: Task[] = [];
+    for await (const task of components.dataset.tasks(split, { limit })) tasks.push(task);
+    if (tasks.length === 0) continue;
+    const samples = await components.policy.generate(
+      tasks.map((task) => step.renderPrompt(task)),
+      1,
+      { ...settings.sampling, topK: 1, seed: 0 },
+    );
+    const totals: Record<string, number> = { reward: 0 };
+    for (const [i, task] of tasks.entries()) {
+      const action = { source: 'policy', text: samples[i]![0]!.text };
+      for (const { name, reward, weight } of components.rewards) {
+        const value = await reward.score(action, task);
+        const score = typeof value === 'number' ? value : value.value;
+        totals[name] = (totals[name] ?? 0) + score;
+        totals['reward']! += weight * score;
+      }
+    }
+    for (const [name, total] of Object.entries(totals))
+      metrics[`eval/${split}/${name}`] = total / tasks.length;
+  }
+  await appendFile(join(runDirectory, 'metrics.jsonl'), `${JSON.stringify({ step: atStep, ...metrics })}\n`);
+  log(
+    `eval at step ${atStep}: ${Object.entries(metrics)
+      .map(([key, value]) => `${key} ${value.toFixed(3)}`)
+      .join('  ')}`,
+  );
+  return metrics;
+}
+
+function progressLine(step: number, steps: number, metrics: Record<string, number>, seconds: number): string {
+  const value = (key: string) => (metrics[key] ?? 0).toFixed(3);
+  const shares = Object.keys(metrics)
+    .filter((key) => key.endsWith('/selected_share'))
+    .map((key) => `${key.split('/')[1]} ${value(key)}`)
+    .join(' ');
+  return `step ${step}/${steps}  reward ${value('reward/mean')}  accuracy ${value('reward/accuracy')}  selected [${shares}]  ess ${value('estimator/ess_mean')}  loss ${value('train/loss')}  ${seconds.toFixed(1)} s`;
+}
+
+async function writeAtomically(file: string, data: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, data);
+  await rename(temporary, file);
+}
+
+export default defineCommand({
+  meta: { name: 'train', description: 'Train the policy with EKIPL steps; writes a run directory' },
+  args: {
+    config: { type: 'string', alias: 'c', description: 'Config file (YAML or JSON)', required: true },
+    out: {
+      type: 'string',
+      description: 'Run directory (default: <outputDir>/<name>-<time> next to the config)',
+    },
+    steps: { type: 'string', description: 'Override run.steps' },
+  },
+  async run({ args }) {
+    const controller = new AbortController();
+    const stop = () => {
+      process.stderr.write(
+        '\ninterrupted: finishing this step, then evaluating and writing a checkpoint (Ctrl-C again to quit at once)\n',
+      );
+      controller.abort();
+      process.once('SIGINT', () => process.exit(130));
+    };
+    process.once('SIGINT', stop);
+    try {
+      const steps = args.steps === undefined ? undefined : Number(args.steps);
+      if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) {
+        process.stderr.write(
+          `error: --steps must be a positive integer, got ${JSON.stringify(args.steps)}\n`,
+        );
+        process.exitCode = 2;
+        return;
+      }
+      const result = await train({
+        config: args.config,
+        ...(args.out === undefined ? {} : { out: args.out }),
+        ...(steps === undefined ? {} : { steps }),
+        log: (line) => process.stderr.write(`${line}\n`),
+        signal: controller.signal,
+      });
+      process.stdout.write(
+        `${result.interrupted ? 'interrupted after' : 'trained'} ${result.steps} steps: ${result.runDirectory}\n`,
+      );
+      if (result.interrupted) process.exitCode = 130;
+    } catch (error) {
+      if (ConfigError.isInstance(error)) {
+        process.stderr.write(`${error.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      process.exitCode = reportError(error);
+    } finally {
+      process.removeListener('SIGINT', stop);
+    }
+  },
+});

@@ -1,0 +1,80 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startMockProviderServer } from '@ekipl/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { train } from '../src/index.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'ekipl-train-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const secret = 'sk-test-TRAIN-SECRET-31337';
+
+const config = (baseURL: string) => `
+run: { name: tiny, seed: 3, steps: 2, batchSize: 1, groupSize: 2, evalEvery: 2, evalLimit: 2 }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy:
+  use: tfjs
+  options: { size: { dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 } }
+auxiliary:
+  - { use: oracle, name: expert, samples: 1, options: { accuracy: 1 } }
+  - { use: openai, name: gpt, samples: 1, options: { model: gpt-4o, baseURL: '${baseURL}', maxRetries: 0, cache: { directory: cache } } }
+warmStart: { steps: 3, batchSize: 2 }
+objective: { maxCompletionLength: 24, learningRate: 1.0e-3 }
+prompt: { templates: { default: '{question}' } }
+`;
+
+describe('ekipl train', () => {
+  it('writes the run directory: resolved config, per-step metrics, samples, evaluation, checkpoint; no key anywhere in it', async () => {
+    // One in two chat requests fails with a message that echoes the key: it must not reach any file.
+    const server = await startMockProviderServer({
+      apiKey: secret,
+      fault: (request) =>
+        request.method === 'POST' && request.sequence % 2 === 0
+          ? { kind: 'status', status: 400, message: `bad key ${secret}` }
+          : undefined,
+    });
+    process.env['OPENAI_API_KEY'] = secret;
+    const file = join(scratch, 'tiny.yaml');
+    writeFileSync(file, config(server.openaiBaseURL));
+    const lines: string[] = [];
+    const result = await train({ config: file, out: join(scratch, 'run'), log: (line) => lines.push(line) });
+    await server.close();
+    expect(result.steps).toBe(2);
+    const run = result.runDirectory;
+    expect(readFileSync(join(run, 'config.yaml'), 'utf8')).toContain('name: tiny');
+    const metrics = readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(metrics.filter((line) => 'warmStartStep' in line)).toHaveLength(3);
+    const steps = metrics.filter((line) => 'reward/mean' in line);
+    expect(steps.map((line) => line.step)).toEqual([1, 2]);
+    expect(steps[0]).toHaveProperty('source/expert/selected_share');
+    expect(steps[0]).toHaveProperty('estimator/ess_mean');
+    expect(steps[0]).toHaveProperty('cost/usd_total');
+    const evaluation = metrics.find((line) => 'eval/id/accuracy' in line);
+    expect(evaluation).toMatchObject({ step: 2 });
+    expect(evaluation).toHaveProperty('eval/ood/format');
+    expect(result.evaluation).toHaveProperty('eval/id/reward');
+    const samples = readFileSync(join(run, 'samples.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(samples[0].selected).toHaveLength(2);
+    expect(existsSync(join(run, 'checkpoint', 'model.safetensors'))).toBe(true);
+    expect(lines.some((line) => /^step 2\/2 {2}reward/.test(line))).toBe(true);
+    expect(lines.join('\n')).not.toContain(secret);
+    for (const path of listFiles(run).concat(listFiles(join(scratch, 'cache')))) {
+      expect(readFileSync(path).includes(secret), path).toBe(false);
+    }
+    expect(readFileSync(join(run, 'warnings.log'), 'utf8')).toMatch(/HTTP 400: .*bad key \*\*\*/);
+  });
+});
+
+function listFiles(directory: string): string[] {
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory).flatMap((name) => {
+    const path = join(directory, name);
+    return statSync(path).isDirectory() ? listFiles(path) : [path];
+  });
+}
