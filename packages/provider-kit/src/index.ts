@@ -1,6 +1,7 @@
 export { AnswerCache, type CachedAnswer, type CacheKeyParts, cacheKey, hashBytes } from './cache.js';
 export { isRetryableStatus, redact, toProviderError } from './errors.js';
 export { RequestLimiter, sleep } from './limiter.js';
+export { LogprobFallback } from './logprob-fallback.js';
 export {
   defaultPrices,
   type Price,

@@ -6,7 +6,7 @@
 // BENCH_ENGINES=wasm,cpu (default: wasm, plus tensorflow when @tensorflow/tfjs-node is installed).
 import { Random } from '@ekipl/core';
 import sharp from 'sharp';
-import { defaultTinyVlmConfig, selectEngine, TfjsPolicy } from '../dist/index.js';
+import { defaultOptimizerSettings, defaultTinyVlmConfig, selectEngine, TfjsPolicy } from '../dist/index.js';
 
 const batch = 32;
 const promptTokens = 64;
@@ -43,15 +43,7 @@ for (const engine of engines) {
     name: 'bench',
     config: defaultTinyVlmConfig,
     maxPromptTokens: promptTokens,
-    optimizer: {
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-8,
-      weightDecay: 0,
-      maxGradNorm: 1,
-      warmupSteps: 0,
-      minLearningRateRatio: 0.1,
-    },
+    optimizer: defaultOptimizerSettings,
     seed: 1,
   });
   const params = policy.parameterCount();

@@ -5,7 +5,12 @@ import { defaultTinyVlmConfig } from './tiny-vlm.js';
 
 export { type Engine, selectEngine } from './engine.js';
 export { ImagePatcher } from './images.js';
-export { AdamW, type OptimizerSettings, scheduledLearningRate } from './optimizer.js';
+export {
+  AdamW,
+  defaultOptimizerSettings,
+  type OptimizerSettings,
+  scheduledLearningRate,
+} from './optimizer.js';
 export { sampleToken, TfjsPolicy, type TfjsPolicyOptions } from './policy.js';
 export { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 export { defaultTinyVlmConfig, parameterShapes, TinyVlm, type TinyVlmConfig } from './tiny-vlm.js';

@@ -18,6 +18,17 @@ export interface OptimizerSettings {
   minLearningRateRatio: number;
 }
 
+/** The plugin's defaults: Adam's usual betas, clip at norm 1, no warmup or decay. */
+export const defaultOptimizerSettings: OptimizerSettings = {
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+  weightDecay: 0,
+  maxGradNorm: 1,
+  warmupSteps: 0,
+  minLearningRateRatio: 0.1,
+};
+
 export function scheduledLearningRate(step: number, base: number, settings: OptimizerSettings): number {
   if (step < settings.warmupSteps) return (base * (step + 1)) / settings.warmupSteps;
   if (settings.totalSteps === undefined || settings.totalSteps <= settings.warmupSteps) return base;

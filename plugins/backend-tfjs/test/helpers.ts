@@ -1,6 +1,12 @@
 import { type Prompt, Random } from '@ekipl/core';
 import sharp from 'sharp';
-import { defaultTinyVlmConfig, selectEngine, TfjsPolicy, type TfjsPolicyOptions } from '../src/index.js';
+import {
+  defaultOptimizerSettings,
+  defaultTinyVlmConfig,
+  selectEngine,
+  TfjsPolicy,
+  type TfjsPolicyOptions,
+} from '../src/index.js';
 
 /** A model small enough for unit tests: 16 px images (4 patches), width 32. */
 export const smallConfig = {
@@ -25,15 +31,7 @@ export async function smallPolicy(
     name: 'tfjs',
     config: smallConfig,
     maxPromptTokens: 32,
-    optimizer: {
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-8,
-      weightDecay: 0,
-      maxGradNorm: 1,
-      warmupSteps: 0,
-      minLearningRateRatio: 0.1,
-    },
+    optimizer: defaultOptimizerSettings,
     seed: 3,
     ...overrides,
   });

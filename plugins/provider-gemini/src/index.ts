@@ -1,6 +1,7 @@
 import { definePlugin, z } from '@ekipl/core';
 import {
   createProviderSampler,
+  LogprobFallback,
   type ProviderAdapter,
   providerOptionsFields,
   resolveApiKey,
@@ -24,13 +25,12 @@ export interface GeminiAdapterSettings {
  * stay off from then on. An answer blocked by safety filters counts as a refusal.
  */
 export function geminiAdapter(client: GoogleGenAI, settings: GeminiAdapterSettings): ProviderAdapter {
-  let logprobs = settings.logprobs;
-  const warnings: string[] = [];
+  const logprobs = new LogprobFallback(settings.model, settings.logprobs);
   return {
     provider: 'gemini',
     maxSamplesPerCall: settings.maxSamplesPerCall,
-    samplingIdentity: () => ({ logprobs }),
-    drainWarnings: () => warnings.splice(0),
+    samplingIdentity: () => ({ logprobs: logprobs.enabled }),
+    drainWarnings: () => logprobs.drainWarnings(),
     async verifyKey(signal) {
       await client.models.list({ config: { pageSize: 1, abortSignal: signal } });
     },
@@ -45,7 +45,7 @@ export function geminiAdapter(client: GoogleGenAI, settings: GeminiAdapterSettin
               candidateCount: n,
               maxOutputTokens: maxTokens,
               ...(temperature === undefined ? {} : { temperature }),
-              ...(logprobs ? { responseLogprobs: true } : {}),
+              ...(logprobs.enabled ? { responseLogprobs: true } : {}),
               abortSignal: signal,
             },
           });
@@ -67,14 +67,7 @@ export function geminiAdapter(client: GoogleGenAI, settings: GeminiAdapterSettin
             },
           };
         } catch (error) {
-          const status = (error as { status?: number }).status;
-          if (logprobs && status === 400 && /logprob/i.test(String((error as Error).message))) {
-            logprobs = false;
-            warnings.push(
-              `model ${settings.model} refuses log-probs: answers carry no behaviorLogProb (estimators use their fallback)`,
-            );
-            continue;
-          }
+          if (logprobs.refused(error)) continue;
           throw error;
         }
       }

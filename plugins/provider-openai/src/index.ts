@@ -1,6 +1,7 @@
 import { definePlugin, z } from '@ekipl/core';
 import {
   createProviderSampler,
+  LogprobFallback,
   type ProviderAdapter,
   providerOptionsFields,
   resolveApiKey,
@@ -24,13 +25,12 @@ export interface OpenAiAdapterSettings {
  * naming them) gets the request again without, and a warning; log-probs stay off from then on.
  */
 export function openAiAdapter(client: OpenAI, settings: OpenAiAdapterSettings): ProviderAdapter {
-  let logprobs = settings.logprobs;
-  const warnings: string[] = [];
+  const logprobs = new LogprobFallback(settings.model, settings.logprobs);
   return {
     provider: 'openai',
     maxSamplesPerCall: settings.maxSamplesPerCall,
-    samplingIdentity: () => ({ logprobs }),
-    drainWarnings: () => warnings.splice(0),
+    samplingIdentity: () => ({ logprobs: logprobs.enabled }),
+    drainWarnings: () => logprobs.drainWarnings(),
     async verifyKey(signal) {
       await client.models.list({ signal });
     },
@@ -44,7 +44,7 @@ export function openAiAdapter(client: OpenAI, settings: OpenAiAdapterSettings): 
               n,
               ...(temperature === undefined ? {} : { temperature }),
               [settings.maxTokensField]: maxTokens,
-              ...(logprobs ? { logprobs: true } : {}),
+              ...(logprobs.enabled ? { logprobs: true } : {}),
             },
             { signal },
           );
@@ -63,14 +63,7 @@ export function openAiAdapter(client: OpenAI, settings: OpenAiAdapterSettings): 
             },
           };
         } catch (error) {
-          const status = (error as { status?: number }).status;
-          if (logprobs && status === 400 && /logprob/i.test(String((error as Error).message))) {
-            logprobs = false;
-            warnings.push(
-              `model ${settings.model} refuses log-probs: answers carry no behaviorLogProb (estimators use their fallback)`,
-            );
-            continue;
-          }
+          if (logprobs.refused(error)) continue;
           throw error;
         }
       }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
   type BuiltinPlugin,
@@ -15,6 +15,7 @@ import { defineCommand } from 'citty';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { escapeHtml } from '../escape-html.js';
 import { reportError } from '../report-error.js';
+import { writeAtomically } from '../write-atomically.js';
 
 export interface WriteTasksOptions {
   config: string;
@@ -109,12 +110,6 @@ async function writeImages(directory: string, index: number, task: Task): Promis
       return name;
     }),
   );
-}
-
-async function writeAtomically(file: string, data: string | Uint8Array): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, data);
-  await rename(temporary, file);
 }
 
 function card(task: Task, files: string[]): string {

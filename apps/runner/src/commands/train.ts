@@ -1,4 +1,4 @@
-import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type BuiltinPlugin,
@@ -19,6 +19,7 @@ import {
 import { defineCommand } from 'citty';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { reportError } from '../report-error.js';
+import { writeAtomically } from '../write-atomically.js';
 
 export interface TrainOptions {
   config: string;
@@ -260,12 +261,6 @@ function progressLine(step: number, steps: number, metrics: Record<string, numbe
     .map((key) => `${key.split('/')[1]} ${value(key)}`)
     .join(' ');
   return `step ${step}/${steps}  reward ${value('reward/mean')}  accuracy ${value('reward/accuracy')}  selected [${shares}]  ess ${value('estimator/ess_mean')}  loss ${value('train/loss')}  ${seconds.toFixed(1)} s`;
-}
-
-async function writeAtomically(file: string, data: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, data);
-  await rename(temporary, file);
 }
 
 export default defineCommand({
