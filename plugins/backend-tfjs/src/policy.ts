@@ -96,24 +96,27 @@ export class TfjsPolicy implements PolicyBackend {
     sampling: SamplingSettings,
   ): Promise<PolicySample[][]> {
     const inputs = await Promise.all(prompts.map((prompt) => this.promptInput(prompt)));
-    const rows: SequenceInput[] = inputs.flatMap((input) => Array.from({ length: n }, () => input));
-    const results: PolicySample[] = new Array(rows.length);
+    const results: PolicySample[][] = prompts.map(() => new Array<PolicySample>(n));
     const random = Random.fromSeed(sampling.seed);
-    for (const group of groupByImages(rows, this.model.patchesPerImage, this.options.config.maxPositions)) {
-      const samples = this.generateGroup(
-        group,
-        sampling,
-        group.indices.map((index) => random.split(Math.floor(index / n), index % n)),
-      );
-      group.indices.forEach((index, row) => {
-        results[index] = samples[row]!;
+    // Grouped by prompt, not by sample: each prompt's prefix is computed once for its n samples.
+    for (const group of groupByImages(inputs, this.model.patchesPerImage, this.options.config.maxPositions)) {
+      const randoms = group.indices.flatMap((p) => Array.from({ length: n }, (_, j) => random.split(p, j)));
+      const samples = this.generateGroup(group, n, sampling, randoms);
+      group.indices.forEach((p, row) => {
+        for (let j = 0; j < n; j++) results[p]![j] = samples[row * n + j]!;
       });
     }
-    return prompts.map((_, p) => results.slice(p * n, (p + 1) * n));
+    return results;
   }
 
-  private generateGroup(group: GroupLayout, sampling: SamplingSettings, randoms: Random[]): PolicySample[] {
-    const { batch } = group;
+  /** `n` samples for each of the group's prompts, prompt-major: row r * n + j is sample j of prompt r. */
+  private generateGroup(
+    group: GroupLayout,
+    n: number,
+    sampling: SamplingSettings,
+    randoms: Random[],
+  ): PolicySample[] {
+    const batch = group.batch * n;
     const length = group.imageTokens + group.textLength;
     const maxTokens = Math.min(sampling.maxTokens, this.options.config.maxPositions - length);
     const tokens: number[][] = Array.from({ length: batch }, () => []);
@@ -122,14 +125,29 @@ export class TfjsPolicy implements PolicyBackend {
     // Prefix: one full forward pass, keeping every layer's keys / values.
     let { logits, cache } = tf.tidy(() => {
       const result = this.model.forward(decoderInputs(group, this.patcher.patchDimension), this.parameters);
-      const last = tf.slice(result.hidden, [0, length - 1, 0], [batch, 1, -1]);
+      const last = tf.slice(result.hidden, [0, length - 1, 0], [group.batch, 1, -1]);
+      const prefixLogits = tf.reshape(this.model.logits(last, this.parameters), [group.batch, -1]);
+      // Each prompt's row repeated for its n samples (a forward-only gather: no gradient needed).
+      const rows = tf.tensor1d(
+        Array.from({ length: batch }, (_, row) => Math.floor(row / n)),
+        'int32',
+      );
       return {
-        logits: tf.reshape(this.model.logits(last, this.parameters), [batch, -1]) as tf.Tensor2D,
-        cache: result.cache,
+        logits: tf.gather(prefixLogits, rows) as tf.Tensor2D,
+        cache: {
+          layers: result.cache.layers.map((layer) => ({
+            k: tf.gather(layer.k, rows),
+            v: tf.gather(layer.v, rows),
+          })),
+          keyValid: tf.gather(result.cache.keyValid, rows) as tf.Tensor2D,
+        },
       };
     });
     // Rotary position of each row's first generated token: its image tokens, then its prompt.
-    const firstPosition = group.promptLength.map((promptLength) => group.imageTokens + promptLength);
+    const firstPosition = Array.from(
+      { length: batch },
+      (_, row) => group.imageTokens + group.promptLength[Math.floor(row / n)]!,
+    );
     try {
       for (let step = 0; step < maxTokens && finished.some((done) => !done); step++) {
         const values = logits.dataSync();
