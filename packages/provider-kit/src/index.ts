@@ -13,6 +13,7 @@ export {
 export {
   type ApiKey,
   createProviderSampler,
+  openProviderSampler,
   type ProviderAdapter,
   type ProviderAnswer,
   type ProviderCompletion,

@@ -104,6 +104,20 @@ export async function verifyApiKey(adapter: ProviderAdapter, key: ApiKey, timeou
   }
 }
 
+/**
+ * The sampler a provider plugin returns: the key checked first (unless offline or `verifyKey: false`),
+ * so a rejected key fails at startup, and the key handed on only to be scrubbed from messages.
+ */
+export async function openProviderSampler(
+  adapter: ProviderAdapter,
+  key: ApiKey,
+  options: ProviderOptions,
+  context: Omit<ProviderSamplerContext, 'secret'>,
+): Promise<AuxiliarySampler> {
+  if (!options.offline && options.verifyKey) await verifyApiKey(adapter, key, options.timeoutMs);
+  return createProviderSampler(adapter, options, { ...context, secret: key.key });
+}
+
 interface Call {
   request: number;
   indices: number[];

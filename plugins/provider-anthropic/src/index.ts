@@ -1,11 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { definePlugin, z } from '@ekipl/core';
 import {
-  createProviderSampler,
+  openProviderSampler,
   type ProviderAdapter,
   providerOptionsFields,
   resolveApiKey,
-  verifyApiKey,
 } from '@ekipl/provider-kit';
 import { toAnthropicMessages } from './to-anthropic-messages.js';
 
@@ -59,8 +58,7 @@ export const anthropic = definePlugin({
       timeout: options.timeoutMs,
     });
     const adapter = anthropicAdapter(client, options);
-    if (!options.offline && options.verifyKey) await verifyApiKey(adapter, key, options.timeoutMs);
-    return createProviderSampler(adapter, options, { ...context, secret: key.key });
+    return openProviderSampler(adapter, key, options, context);
   },
 });
 

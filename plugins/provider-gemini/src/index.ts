@@ -1,11 +1,10 @@
 import { definePlugin, z } from '@ekipl/core';
 import {
-  createProviderSampler,
   LogprobFallback,
+  openProviderSampler,
   type ProviderAdapter,
   providerOptionsFields,
   resolveApiKey,
-  verifyApiKey,
 } from '@ekipl/provider-kit';
 import { GoogleGenAI } from '@google/genai';
 import { toGeminiContents } from './to-gemini-contents.js';
@@ -97,8 +96,7 @@ export const gemini = definePlugin({
       },
     });
     const adapter = geminiAdapter(client, options);
-    if (!options.offline && options.verifyKey) await verifyApiKey(adapter, key, options.timeoutMs);
-    return createProviderSampler(adapter, options, { ...context, secret: key.key });
+    return openProviderSampler(adapter, key, options, context);
   },
 });
 

@@ -1,11 +1,10 @@
 import { definePlugin, z } from '@ekipl/core';
 import {
-  createProviderSampler,
   LogprobFallback,
+  openProviderSampler,
   type ProviderAdapter,
   providerOptionsFields,
   resolveApiKey,
-  verifyApiKey,
 } from '@ekipl/provider-kit';
 import OpenAI from 'openai';
 import { toOpenAiMessages } from './to-openai-messages.js';
@@ -94,8 +93,7 @@ export const openai = definePlugin({
       timeout: options.timeoutMs,
     });
     const adapter = openAiAdapter(client, options);
-    if (!options.offline && options.verifyKey) await verifyApiKey(adapter, key, options.timeoutMs);
-    return createProviderSampler(adapter, options, { ...context, secret: key.key });
+    return openProviderSampler(adapter, key, options, context);
   },
 });
 
