@@ -5,4 +5,4 @@ export { type TrainOptions, type TrainResult, train } from './commands/train.js'
 export { type CommandOutcome, validateConfigFile } from './commands/validate.js';
 export { escapeHtml } from './escape-html.js';
 export { main } from './main.js';
-export { reportError } from './report-error.js';
+export { reportCommandError, reportError } from './report-error.js';

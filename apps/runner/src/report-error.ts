@@ -1,4 +1,4 @@
-import { EkiplError } from '@ekipl/core';
+import { ConfigError, EkiplError } from '@ekipl/core';
 
 /**
  * Prints an error the way users should see it: ekipl's own errors (bad config, missing plugin) as
@@ -16,4 +16,16 @@ export function reportError(
     `unexpected error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
   return 1;
+}
+
+/**
+ * A command's failure on stderr with its exit code: a config problem is its located lines and exit 2
+ * (as `ekipl validate` reports them); anything else as `reportError`.
+ */
+export function reportCommandError(error: unknown): number {
+  if (ConfigError.isInstance(error)) {
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+  return reportError(error);
 }

@@ -14,7 +14,7 @@ import {
 import { defineCommand } from 'citty';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { escapeHtml } from '../escape-html.js';
-import { reportError } from '../report-error.js';
+import { reportCommandError } from '../report-error.js';
 import { writeAtomically } from '../write-atomically.js';
 
 export interface WriteTasksOptions {
@@ -159,12 +159,7 @@ export default defineCommand({
       });
       process.stdout.write(`wrote ${result.tasks} tasks to ${result.directory} (open index.html)\n`);
     } catch (error) {
-      if (ConfigError.isInstance(error)) {
-        process.stderr.write(`${error.message}\n`);
-        process.exitCode = 2;
-        return;
-      }
-      process.exitCode = reportError(error);
+      process.exitCode = reportCommandError(error);
     }
   },
 });

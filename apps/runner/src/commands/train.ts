@@ -18,7 +18,7 @@ import {
 } from '@ekipl/core';
 import { defineCommand } from 'citty';
 import { builtinPlugins } from '../builtin-plugins.js';
-import { reportError } from '../report-error.js';
+import { reportCommandError } from '../report-error.js';
 import { writeAtomically } from '../write-atomically.js';
 
 export interface TrainOptions {
@@ -304,12 +304,7 @@ export default defineCommand({
       );
       if (result.interrupted) process.exitCode = 130;
     } catch (error) {
-      if (ConfigError.isInstance(error)) {
-        process.stderr.write(`${error.message}\n`);
-        process.exitCode = 2;
-        return;
-      }
-      process.exitCode = reportError(error);
+      process.exitCode = reportCommandError(error);
     } finally {
       process.removeListener('SIGINT', stop);
     }
