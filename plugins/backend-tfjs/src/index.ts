@@ -3,6 +3,7 @@ import { selectEngine } from './engine.js';
 import { TfjsPolicy } from './policy.js';
 import { defaultTinyVlmConfig } from './tiny-vlm.js';
 
+export { type KernelAttentionOptions, KernelCache, kernelAttention } from './attention-kernel.js';
 export { type Engine, selectEngine } from './engine.js';
 export { ImagePatcher } from './images.js';
 export {
@@ -13,7 +14,13 @@ export {
 } from './optimizer.js';
 export { sampleToken, TfjsPolicy, type TfjsPolicyOptions } from './policy.js';
 export { decodeSafetensors, encodeSafetensors } from './safetensors.js';
-export { defaultTinyVlmConfig, parameterShapes, TinyVlm, type TinyVlmConfig } from './tiny-vlm.js';
+export {
+  type AttentionImplementation,
+  defaultTinyVlmConfig,
+  parameterShapes,
+  TinyVlm,
+  type TinyVlmConfig,
+} from './tiny-vlm.js';
 export { decodeTokens, encodeCompletion, encodePrompt, specialTokens, vocabularySize } from './tokenizer.js';
 
 const positive = z.int().positive();
@@ -26,6 +33,8 @@ export const tfjs = definePlugin({
     /** `wasm` (default, offline), `cpu` (pure JS), `tensorflow` (@tensorflow/tfjs-node[-gpu], installed separately). */
     engine: z.enum(['wasm', 'cpu', 'tensorflow']).default('wasm'),
     model: z.literal('tiny-vlm').default('tiny-vlm'),
+    /** `auto`: the SIMD attention kernel on wasm / cpu, tfjs batched matMuls on native tensorflow. */
+    attention: z.enum(['auto', 'kernel', 'tfjs']).default('auto'),
     /** Model sizes; defaults train on two CPU cores. */
     size: z
       .strictObject({
@@ -78,6 +87,7 @@ export const tfjs = definePlugin({
       maxPromptTokens: options.maxPromptTokens,
       optimizer: options.optimizer,
       seed: options.seed ?? context.random.uint32(),
+      ...(options.attention === 'auto' ? {} : { attention: options.attention }),
     });
     if (options.checkpoint !== undefined) {
       await policy.load(

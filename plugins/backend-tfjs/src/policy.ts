@@ -18,6 +18,7 @@ import {
   type TrainStepResult,
 } from '@ekipl/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { KernelCache } from './attention-kernel.js';
 import { ImagePatcher } from './images.js';
 import {
   completionGrid,
@@ -31,6 +32,7 @@ import { type ObjectiveTensors, objectiveLoss } from './objective-loss.js';
 import { AdamW, type OptimizerSettings } from './optimizer.js';
 import { encodeSafetensors, type NamedTensor, readSafetensors, writeFileAtomically } from './safetensors.js';
 import {
+  type AttentionImplementation,
   type Cache,
   initialParameters,
   type ModelParameters,
@@ -46,6 +48,8 @@ export interface TfjsPolicyOptions {
   maxPromptTokens: number;
   optimizer: OptimizerSettings;
   seed: number;
+  /** Attention by the SIMD kernel or tfjs batched matMuls; by default the kernel unless the engine is native. */
+  attention?: AttentionImplementation;
 }
 
 const checkpointFormat = 'ekipl-tiny-vlm/1';
@@ -68,7 +72,7 @@ export class TfjsPolicy implements PolicyBackend {
 
   constructor(private readonly options: TfjsPolicyOptions) {
     this.name = options.name;
-    this.model = new TinyVlm(options.config);
+    this.model = new TinyVlm(options.config, options.attention);
     this.parameters = initialParameters(options.config, options.seed);
     this.optimizer = new AdamW(options.optimizer);
     this.patcher = new ImagePatcher(options.config.imageSize, options.config.patchSize);
@@ -122,27 +126,33 @@ export class TfjsPolicy implements PolicyBackend {
     const tokens: number[][] = Array.from({ length: batch }, () => []);
     const logProbs: number[][] = Array.from({ length: batch }, () => []);
     const finished = new Array<boolean>(batch).fill(false);
-    // Prefix: one full forward pass, keeping every layer's keys / values.
-    let { logits, cache } = tf.tidy(() => {
+    // Prefix: one full forward pass, keeping every layer's keys / values. Each prompt's row is repeated
+    // for its n samples (copied into the kernel's cache, or a forward-only gather).
+    const rows = Array.from({ length: batch }, (_, row) => Math.floor(row / n));
+    const prefix = tf.tidy(() => {
       const result = this.model.forward(decoderInputs(group, this.patcher.patchDimension), this.parameters);
       const last = tf.slice(result.hidden, [0, length - 1, 0], [group.batch, 1, -1]);
       const prefixLogits = tf.reshape(this.model.logits(last, this.parameters), [group.batch, -1]);
-      // Each prompt's row repeated for its n samples (a forward-only gather: no gradient needed).
-      const rows = tf.tensor1d(
-        Array.from({ length: batch }, (_, row) => Math.floor(row / n)),
-        'int32',
-      );
+      const rowIndices = tf.tensor1d(rows, 'int32');
+      const firstLogits = tf.gather(prefixLogits, rowIndices) as tf.Tensor2D;
+      if (this.model.attention === 'kernel') return { logits: firstLogits, cache: result.cache };
       return {
-        logits: tf.gather(prefixLogits, rows) as tf.Tensor2D,
+        logits: firstLogits,
         cache: {
           layers: result.cache.layers.map((layer) => ({
-            k: tf.gather(layer.k, rows),
-            v: tf.gather(layer.v, rows),
+            k: tf.gather(layer.k, rowIndices),
+            v: tf.gather(layer.v, rowIndices),
           })),
-          keyValid: tf.gather(result.cache.keyValid, rows) as tf.Tensor2D,
+          keyValid: tf.gather(result.cache.keyValid, rowIndices) as tf.Tensor2D,
         },
       };
     });
+    let logits = prefix.logits;
+    let cache: Cache | KernelCache = prefix.cache;
+    if (this.model.attention === 'kernel') {
+      cache = new KernelCache(prefix.cache.layers, prefix.cache.keyValid, rows, length + maxTokens);
+      disposeCache(prefix.cache);
+    }
     // Rotary position of each row's first generated token: its image tokens, then its prompt.
     const firstPosition = Array.from(
       { length: batch },
@@ -167,18 +177,22 @@ export class TfjsPolicy implements PolicyBackend {
         }
         if (step === maxTokens - 1 || finished.every((done) => done)) break;
         const positions = Int32Array.from(firstPosition.map((position) => position + step));
-        const next = tf.tidy(() =>
-          this.model.step(
-            tf.tensor1d(chosen, 'int32'),
-            tf.tensor1d(positions, 'int32'),
-            cache,
-            this.parameters,
-          ),
-        );
+        const stepTokens = tf.tensor1d(chosen, 'int32');
+        const stepPositions = tf.tensor1d(positions, 'int32');
         logits.dispose();
-        disposeCache(cache);
-        logits = next.logits;
-        cache = next.cache;
+        if (cache instanceof KernelCache) {
+          const grownInPlace = cache;
+          logits = tf.tidy(
+            () => this.model.step(stepTokens, stepPositions, grownInPlace, this.parameters).logits,
+          );
+        } else {
+          const previous = cache;
+          const next = tf.tidy(() => this.model.step(stepTokens, stepPositions, previous, this.parameters));
+          disposeCache(previous);
+          logits = next.logits;
+          cache = next.cache;
+        }
+        tf.dispose([stepTokens, stepPositions]);
       }
     } finally {
       logits.dispose();
@@ -515,7 +529,8 @@ export class TfjsPolicy implements PolicyBackend {
   }
 }
 
-function disposeCache(cache: Cache): void {
+function disposeCache(cache: Cache | KernelCache): void {
+  if (cache instanceof KernelCache) return; // its memory is the kernel instance's, collected with it
   for (const layer of cache.layers) tf.dispose([layer.k, layer.v]);
   cache.keyValid.dispose();
 }

@@ -15,6 +15,12 @@
  */
 import { Random } from '@ekipl/core';
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  type KernelAttentionOptions,
+  KernelCache,
+  kernelAttention,
+  kernelSupports,
+} from './attention-kernel.js';
 // tfjs-core alone registers no gradients; the umbrella package would. We need them for training.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 
@@ -170,6 +176,10 @@ interface AttentionInputs {
   rotate?: tf.Tensor2D;
   /** Keys / values of earlier positions, [B, H, Lc, hd] (KV cache). */
   past?: { k: tf.Tensor; v: tf.Tensor };
+  /** Attention by the SIMD kernel instead of batched matMuls (then `mask` is unused). */
+  kernel?: Omit<KernelAttentionOptions, 'scale'>;
+  /** Attention by the SIMD kernel over its own KV cache (one new token per sequence). */
+  kernelCache?: { cache: KernelCache; layer: number };
 }
 
 function splitHeads(x: tf.Tensor, heads: number): tf.Tensor {
@@ -191,11 +201,19 @@ function attention(x: tf.Tensor, prefix: string, p: ModelParameters, heads: numb
     q = rope(q, inputs.cos, inputs.sin, inputs.rotate);
     k = rope(k, inputs.cos, inputs.sin, inputs.rotate);
   }
+  const scale = 1 / Math.sqrt(width / heads);
   const keys = inputs.past === undefined ? k : tf.concat([inputs.past.k, k], 2); // [B, H, Lk, hd]
   const values = inputs.past === undefined ? v : tf.concat([inputs.past.v, v], 2);
-  let scores = tf.mul(tf.matMul(q, keys, false, true), 1 / Math.sqrt(width / heads)); // [B, H, L, Lk]
-  if (inputs.mask !== undefined) scores = tf.add(scores, inputs.mask);
-  const mixed = tf.matMul(tf.softmax(scores), values); // [B, H, L, hd]
+  let mixed: tf.Tensor; // [B, H, L, hd]
+  if (inputs.kernelCache !== undefined) {
+    mixed = inputs.kernelCache.cache.attend(inputs.kernelCache.layer, q, k, v, scale);
+  } else if (inputs.kernel !== undefined) {
+    mixed = kernelAttention(q, keys, values, { ...inputs.kernel, scale }, recordingGradients());
+  } else {
+    let scores = tf.mul(tf.matMul(q, keys, false, true), scale); // [B, H, L, Lk]
+    if (inputs.mask !== undefined) scores = tf.add(scores, inputs.mask);
+    mixed = tf.matMul(tf.softmax(scores), values);
+  }
   const merged = tf.reshape(tf.transpose(mixed, [0, 2, 1, 3]), [batch, length, width]);
   return { output: dense(merged, p.get(`${prefix}.attn.o.weight`)!), keys, values };
 }
@@ -239,17 +257,31 @@ export type Cache = {
   keyValid: tf.Tensor2D;
 };
 
+/** How attention runs: the SIMD kernel (wasm and cpu engines) or tfjs batched matMuls (native engines). */
+export type AttentionImplementation = 'kernel' | 'tfjs';
+
 export class TinyVlm {
   readonly patchesPerImage: number;
+  readonly attention: AttentionImplementation;
   private readonly rotate: tf.Tensor2D;
   private readonly ropeCos: tf.Tensor2D;
   private readonly ropeSin: tf.Tensor2D;
 
-  constructor(readonly config: TinyVlmConfig) {
+  constructor(
+    readonly config: TinyVlmConfig,
+    attention?: AttentionImplementation,
+  ) {
     this.patchesPerImage = (config.imageSize / config.patchSize) ** 2;
     const headDimension = config.dimension / config.heads;
     if (!Number.isInteger(headDimension) || headDimension % 2 !== 0) {
       throw new Error(`dimension ${config.dimension} / heads ${config.heads} must be an even integer`);
+    }
+    const kernelFits =
+      kernelSupports(headDimension) && kernelSupports(config.visionDimension / config.visionHeads);
+    // Native TensorFlow's batched matMuls are fast (and may run on a GPU): the kernel is for wasm / cpu.
+    this.attention = attention ?? (kernelFits && tf.getBackend() !== 'tensorflow' ? 'kernel' : 'tfjs');
+    if (this.attention === 'kernel' && !kernelFits) {
+      throw new Error('the attention kernel needs head dimensions that are multiples of 4');
     }
     this.rotate = rotateHalfMatrix(headDimension);
     const half = headDimension / 2;
@@ -285,7 +317,9 @@ export class TinyVlm {
     ]);
     v = tf.add(tf.add(v, p.get('vision.position')!), index); // [B, images, patches, vd]
     v = tf.reshape(v, [batch * images, this.patchesPerImage, visionDimension]);
-    for (let i = 0; i < visionLayers; i++) v = block(v, `vision.blocks.${i}`, p, visionHeads, {}).output; // bidirectional
+    // Bidirectional: no mask.
+    const inputs: AttentionInputs = this.attention === 'kernel' ? { kernel: { causal: false } } : {};
+    for (let i = 0; i < visionLayers; i++) v = block(v, `vision.blocks.${i}`, p, visionHeads, inputs).output;
     const projected = dense(rmsNorm(v, p.get('vision.norm.weight')!), p.get('projector.weight')!);
     return tf.reshape(projected, [batch, images * this.patchesPerImage, this.config.dimension]);
   }
@@ -319,33 +353,55 @@ export class TinyVlm {
       inputs.patches === undefined || inputs.images === 0
         ? text
         : tf.concat([this.encodeImages(inputs.patches, batch, inputs.images, p), text], 1);
-    const length = x0.shape[1]!;
-    // Causal mask and padding mask together: [B, 1, L, L], 0 where allowed, -1e9 elsewhere.
-    const causal = tf.linalg.bandPart(tf.ones([length, length]), -1, 0);
-    const allowed = tf.mul(
-      tf.reshape(causal, [1, 1, length, length]),
-      tf.reshape(inputs.keyValid, [batch, 1, 1, length]),
-    );
-    const mask = tf.mul(tf.sub(1, allowed), -1e9);
     const { cos, sin } = this.rotary(inputs.positions);
+    const attentionInputs: AttentionInputs = { cos, sin, rotate: this.rotate };
+    if (this.attention === 'kernel') {
+      attentionInputs.kernel = { causal: true, valid: inputs.keyValid.dataSync() as Float32Array };
+    } else {
+      // Causal mask and padding mask together: [B, 1, L, L], 0 where allowed, -1e9 elsewhere.
+      const length = x0.shape[1]!;
+      const causal = tf.linalg.bandPart(tf.ones([length, length]), -1, 0);
+      const allowed = tf.mul(
+        tf.reshape(causal, [1, 1, length, length]),
+        tf.reshape(inputs.keyValid, [batch, 1, 1, length]),
+      );
+      attentionInputs.mask = tf.mul(tf.sub(1, allowed), -1e9);
+    }
     let x = x0;
     const layers: Cache['layers'] = [];
     for (let i = 0; i < this.config.layers; i++) {
-      const result = block(x, `blocks.${i}`, p, this.config.heads, { mask, cos, sin, rotate: this.rotate });
+      const result = block(x, `blocks.${i}`, p, this.config.heads, attentionInputs);
       x = result.output;
       layers.push({ k: result.keys, v: result.values });
     }
     return { hidden: x, cache: { layers, keyValid: inputs.keyValid } };
   }
 
-  /** One new token per sequence on top of a cache: logits [B, V] and the grown cache. */
-  step(
+  /**
+   * One new token per sequence on top of a cache: logits [B, V] and the grown cache (a KernelCache grows
+   * in place and is returned as is).
+   */
+  step<C extends Cache | KernelCache>(
     tokens: tf.Tensor1D,
     positions: tf.Tensor1D,
-    cache: Cache,
+    cache: C,
     p: ModelParameters,
-  ): { logits: tf.Tensor2D; cache: Cache } {
+  ): { logits: tf.Tensor2D; cache: C } {
     const batch = tokens.shape[0];
+    if (cache instanceof KernelCache) {
+      const { cos, sin } = this.rotary(tf.reshape(positions, [batch, 1]) as tf.Tensor2D);
+      let x = this.embed(tf.reshape(tokens, [batch, 1]) as tf.Tensor2D, p);
+      for (let i = 0; i < this.config.layers; i++) {
+        x = block(x, `blocks.${i}`, p, this.config.heads, {
+          cos,
+          sin,
+          rotate: this.rotate,
+          kernelCache: { cache, layer: i },
+        }).output;
+      }
+      cache.advance();
+      return { logits: tf.reshape(this.logits(x, p), [batch, -1]) as tf.Tensor2D, cache };
+    }
     const keyValid = tf.concat([cache.keyValid, tf.ones([batch, 1])], 1) as tf.Tensor2D;
     const mask = tf.mul(tf.sub(1, tf.reshape(keyValid, [batch, 1, 1, -1])), -1e9);
     const { cos, sin } = this.rotary(tf.reshape(positions, [batch, 1]) as tf.Tensor2D);
@@ -362,7 +418,10 @@ export class TinyVlm {
       x = result.output;
       layers.push({ k: result.keys, v: result.values });
     }
-    return { logits: tf.reshape(this.logits(x, p), [batch, -1]) as tf.Tensor2D, cache: { layers, keyValid } };
+    return {
+      logits: tf.reshape(this.logits(x, p), [batch, -1]) as tf.Tensor2D,
+      cache: { layers, keyValid } as C,
+    };
   }
 
   dispose(): void {

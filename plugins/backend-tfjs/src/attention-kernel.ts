@@ -1,0 +1,350 @@
+/**
+ * The SIMD attention kernels (kernels/attention.ts, compiled by the build to wasm/attention.wasm) and
+ * the TensorFlow.js ops around them: `kernelAttention` (forward and backward, for scoring and training)
+ * and `KernelCache` (the generation KV cache, grown in place instead of concatenated every token).
+ *
+ * Why: tfjs's wasm backend serves only batch-1 matMuls with XNNPACK; attention's batched products ran at
+ * ~1.3 GFLOP/s and were 7.7 s of a 10.9 s training step. Tensors cross into the kernel's memory by copy
+ * (dataSync in, a new tensor out), which costs milliseconds against the hundreds the products took.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { EkiplError } from '@ekipl/core';
+import * as tf from '@tensorflow/tfjs-core';
+
+interface KernelExports {
+  forward(
+    q: number,
+    k: number,
+    v: number,
+    valid: number,
+    out: number,
+    probs: number,
+    keepProbs: number,
+    batch: number,
+    heads: number,
+    queries: number,
+    keys: number,
+    capacity: number,
+    width: number,
+    scale: number,
+    causal: number,
+  ): void;
+  backward(
+    q: number,
+    k: number,
+    v: number,
+    probs: number,
+    dout: number,
+    dq: number,
+    dk: number,
+    dv: number,
+    scratch: number,
+    batch: number,
+    heads: number,
+    queries: number,
+    keys: number,
+    width: number,
+    scale: number,
+    causal: number,
+  ): void;
+}
+
+// The WebAssembly API as used here (the project's TypeScript lib has no DOM, where its types live).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+const pageBytes = 65_536;
+/** The module's first page holds its own static data; the host's arrays start after it. */
+const firstFree = pageBytes;
+
+let compiled: object | undefined;
+
+function kernelModule(): object {
+  if (compiled === undefined) {
+    const url = new URL('../wasm/attention.wasm', import.meta.url);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(url);
+    } catch {
+      throw new EkiplError(
+        `the attention kernel ${fileURLToPath(url)} is missing: run \`npm run build\` in @ekipl/backend-tfjs`,
+      );
+    }
+    compiled = new wasm.Module(bytes);
+  }
+  return compiled;
+}
+
+/** One instance of the kernel module with its own memory, used as a bump arena of float32 arrays. */
+export class AttentionKernel {
+  private readonly memory = new wasm.Memory({ initial: 2 });
+  readonly exports: KernelExports;
+  private top = firstFree;
+
+  constructor() {
+    const instance = new wasm.Instance(kernelModule(), { env: { memory: this.memory } });
+    this.exports = instance.exports as unknown as KernelExports;
+  }
+
+  /** Frees every array. */
+  reset(): void {
+    this.top = firstFree;
+  }
+
+  /** Room for `count` floats (16-byte aligned); views made before an allocation may be detached by it. */
+  allocate(count: number): number {
+    const pointer = this.top;
+    this.top += Math.ceil((count * 4) / 16) * 16;
+    const missing = this.top - this.memory.buffer.byteLength;
+    if (missing > 0) this.memory.grow(Math.ceil(missing / pageBytes));
+    return pointer;
+  }
+
+  view(pointer: number, count: number): Float32Array {
+    return new Float32Array(this.memory.buffer, pointer, count);
+  }
+
+  /** Allocates room for `values` and copies them in. */
+  place(values: Float32Array): number {
+    const pointer = this.allocate(values.length);
+    this.view(pointer, values.length).set(values);
+    return pointer;
+  }
+}
+
+let shared: AttentionKernel | undefined;
+/** The instance scoring and training share: every call resets it, and calls never overlap (ops are sync). */
+function sharedKernel(): AttentionKernel {
+  shared ??= new AttentionKernel();
+  shared.reset();
+  return shared;
+}
+
+/** True when the kernel can serve heads of this width (whole SIMD vectors). */
+export function kernelSupports(headDimension: number): boolean {
+  return headDimension % 4 === 0;
+}
+
+export interface KernelAttentionOptions {
+  /** [B, Lk] 1 for real keys, 0 for pads; undefined when every key is real. */
+  valid?: Float32Array;
+  causal: boolean;
+  scale: number;
+}
+
+function floats(tensor: tf.Tensor): Float32Array {
+  return tensor.dataSync() as Float32Array;
+}
+
+/**
+ * softmax(scale q kᵀ + mask) v for q [B, H, Lq, hd] and k / v [B, H, Lk, hd], differentiable in q, k
+ * and v. The mask is causal (query i at position i + Lk - Lq) and/or hides pad keys; a query that sees
+ * no key outputs 0.
+ */
+export function kernelAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  options: KernelAttentionOptions,
+  keepForGradient: boolean,
+): tf.Tensor {
+  const [batch, heads, queries, width] = q.shape as [number, number, number, number];
+  const keys = k.shape[2]!;
+  const causal = options.causal ? 1 : 0;
+  const runForward = (keepProbs: boolean) => {
+    const kernel = sharedKernel();
+    const qPointer = kernel.place(floats(q));
+    const kPointer = kernel.place(floats(k));
+    const vPointer = kernel.place(floats(v));
+    const validPointer = options.valid === undefined ? 0 : kernel.place(options.valid);
+    const outPointer = kernel.allocate(q.size);
+    const probsCount = keepProbs ? batch * heads * queries * keys : keys;
+    const probsPointer = kernel.allocate(probsCount);
+    kernel.exports.forward(
+      qPointer,
+      kPointer,
+      vPointer,
+      validPointer,
+      outPointer,
+      probsPointer,
+      keepProbs ? 1 : 0,
+      batch,
+      heads,
+      queries,
+      keys,
+      keys,
+      width,
+      options.scale,
+      causal,
+    );
+    const out = tf.tensor(kernel.view(outPointer, q.size).slice(), q.shape);
+    const probs = keepProbs
+      ? tf.tensor(kernel.view(probsPointer, probsCount).slice(), [batch, heads, queries, keys])
+      : undefined;
+    return { out, probs };
+  };
+  if (!keepForGradient) return runForward(false).out;
+  const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [qInput, kInput, vInput, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const { out, probs } = runForward(true);
+    save([qInput, kInput, vInput, probs!]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const kernel = sharedKernel();
+        const pointers = [...saved, dy].map((tensor) => kernel.place(floats(tensor)));
+        const dq = kernel.allocate(q.size);
+        const dk = kernel.allocate(k.size);
+        const dv = kernel.allocate(v.size);
+        const scratch = kernel.allocate(keys);
+        kernel.exports.backward(
+          pointers[0]!,
+          pointers[1]!,
+          pointers[2]!,
+          pointers[3]!,
+          pointers[4]!,
+          dq,
+          dk,
+          dv,
+          scratch,
+          batch,
+          heads,
+          queries,
+          keys,
+          width,
+          options.scale,
+          causal,
+        );
+        return [
+          tf.tensor(kernel.view(dq, q.size).slice(), q.shape),
+          tf.tensor(kernel.view(dk, k.size).slice(), k.shape),
+          tf.tensor(kernel.view(dv, v.size).slice(), v.shape),
+        ];
+      },
+    };
+  }) as Parameters<typeof tf.customGrad>[0]) as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
+  return op(q, k, v);
+}
+
+/**
+ * The KV cache of a generation batch in the kernel's memory: per layer keys and values
+ * [B, H, capacity, hd], and which of the positions so far are real tokens. Each step writes one row per
+ * sequence in place; nothing is copied as the cache grows.
+ */
+export class KernelCache {
+  private readonly kernel = new AttentionKernel();
+  private readonly layers: { k: number; v: number }[] = [];
+  private readonly valid: number;
+  private readonly query: number;
+  private readonly out: number;
+  private readonly heads: number;
+  private readonly width: number;
+  readonly batch: number;
+  private readonly scratch: number;
+  /** Positions filled so far. */
+  length: number;
+
+  /**
+   * From a prefix pass: `prefix[i]` holds layer i's keys / values [P, H, L, hd] for P prompts and
+   * `prefixValid` [P, L]; cache row r is a copy of prompt `rows[r]` (a prompt's samples share its prefix).
+   */
+  constructor(
+    prefix: { k: tf.Tensor; v: tf.Tensor }[],
+    prefixValid: tf.Tensor,
+    rows: readonly number[],
+    readonly capacity: number,
+  ) {
+    const [, heads, length, width] = prefix[0]!.k.shape as [number, number, number, number];
+    this.heads = heads;
+    this.width = width;
+    this.batch = rows.length;
+    this.length = length;
+    const kernel = this.kernel;
+    const cacheSize = this.batch * heads * capacity * width;
+    for (let i = 0; i < prefix.length; i++)
+      this.layers.push({ k: kernel.allocate(cacheSize), v: kernel.allocate(cacheSize) });
+    this.valid = kernel.allocate(this.batch * capacity);
+    this.query = kernel.allocate(this.batch * heads * width);
+    this.out = kernel.allocate(this.batch * heads * width);
+    this.scratch = kernel.allocate(capacity);
+    // Copy each prompt's rows after every allocation (growing the memory detaches earlier views).
+    const span = length * width;
+    prefix.forEach((layer, i) => {
+      for (const [source, pointer] of [
+        [floats(layer.k), this.layers[i]!.k],
+        [floats(layer.v), this.layers[i]!.v],
+      ] as const) {
+        const target = kernel.view(pointer, cacheSize);
+        rows.forEach((prompt, r) => {
+          for (let h = 0; h < heads; h++) {
+            const from = (prompt * heads + h) * span;
+            target.set(source.subarray(from, from + span), (r * heads + h) * capacity * width);
+          }
+        });
+      }
+    });
+    const validSource = floats(prefixValid);
+    const valid = kernel.view(this.valid, this.batch * capacity);
+    rows.forEach((prompt, r) => {
+      valid.set(validSource.subarray(prompt * length, (prompt + 1) * length), r * capacity);
+    });
+  }
+
+  /**
+   * Layer `layer`'s attention for one new token per sequence: writes k / v [B, H, 1, hd] at the next
+   * position and returns softmax(scale q kᵀ) v over every real position so far, [B, H, 1, hd].
+   * Call for every layer, then `advance`.
+   */
+  attend(layer: number, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number): tf.Tensor {
+    if (this.length >= this.capacity) throw new Error(`KV cache full (${this.capacity} positions)`);
+    const kernel = this.kernel;
+    const { batch, heads, width, capacity, length } = this;
+    const { k: keys, v: values } = this.layers[layer]!;
+    for (const [source, pointer] of [
+      [floats(k), keys],
+      [floats(v), values],
+    ] as const) {
+      const target = kernel.view(pointer, batch * heads * capacity * width);
+      for (let group = 0; group < batch * heads; group++) {
+        target.set(source.subarray(group * width, (group + 1) * width), (group * capacity + length) * width);
+      }
+    }
+    if (layer === 0) {
+      const valid = kernel.view(this.valid, batch * capacity);
+      for (let b = 0; b < batch; b++) valid[b * capacity + length] = 1;
+    }
+    kernel.view(this.query, batch * heads * width).set(floats(q));
+    kernel.exports.forward(
+      this.query,
+      keys,
+      values,
+      this.valid,
+      this.out,
+      this.scratch,
+      0,
+      batch,
+      heads,
+      1,
+      length + 1,
+      capacity,
+      width,
+      scale,
+      0,
+    );
+    return tf.tensor(kernel.view(this.out, batch * heads * width).slice(), q.shape);
+  }
+
+  /** After every layer attended: the new position is part of the cache. */
+  advance(): void {
+    this.length++;
+  }
+}
