@@ -46,6 +46,53 @@ function visibleKeys(i: i32, queries: i32, keys: i32, causal: i32): i32 {
 }
 
 /**
+ * One query's attention: row[j] = softmax_j(scale query·k_j) over the visible keys j < last that are
+ * valid (0 for the others, up to `keys`), output = sum_j row[j] v_j. Rows are `width` floats apart.
+ */
+function attendRow(
+  query: usize,
+  kGroup: usize,
+  vGroup: usize,
+  validRow: usize,
+  last: i32,
+  keys: i32,
+  row: usize,
+  output: usize,
+  width: i32,
+  scale: f32,
+): void {
+  const rowBytes = (width as usize) << 2;
+  let max: f32 = -Infinity;
+  for (let j = 0; j < last; j++) {
+    if (validRow !== 0 && load<f32>(validRow + ((j as usize) << 2)) === 0) {
+      store<f32>(row + ((j as usize) << 2), -Infinity);
+      continue;
+    }
+    const score = scale * dot(query, kGroup + (j as usize) * rowBytes, width);
+    store<f32>(row + ((j as usize) << 2), score);
+    if (score > max) max = score;
+  }
+  zero(output, width);
+  if (max === -Infinity) {
+    zero(row, keys); // no visible key
+    return;
+  }
+  let total: f32 = 0;
+  for (let j = 0; j < last; j++) {
+    const weight = Mathf.exp(load<f32>(row + ((j as usize) << 2)) - max);
+    store<f32>(row + ((j as usize) << 2), weight);
+    total += weight;
+  }
+  const inverse: f32 = 1 / total;
+  for (let j = 0; j < last; j++) {
+    const p = load<f32>(row + ((j as usize) << 2)) * inverse;
+    store<f32>(row + ((j as usize) << 2), p);
+    if (p !== 0) axpy(p, vGroup + (j as usize) * rowBytes, output, width);
+  }
+  if (last < keys) zero(row + ((last as usize) << 2), keys - last);
+}
+
+/**
  * out = softmax(scale q kᵀ + mask) v. With keepProbs the probabilities are written to probs (the
  * backward pass needs them); otherwise probs is a scratch row of `keys` floats.
  */
@@ -80,38 +127,93 @@ export function forward(
           keepProbs !== 0
             ? probs + (((group * (queries as usize) + (i as usize)) * (keys as usize)) << 2)
             : probs;
-        const query = qGroup + (i as usize) * rowBytes;
-        const last = visibleKeys(i, queries, keys, causal);
-        let max: f32 = -Infinity;
-        for (let j = 0; j < last; j++) {
-          if (validRow !== 0 && load<f32>(validRow + ((j as usize) << 2)) === 0) {
-            store<f32>(row + ((j as usize) << 2), -Infinity);
-            continue;
-          }
-          const score = scale * dot(query, kGroup + (j as usize) * rowBytes, width);
-          store<f32>(row + ((j as usize) << 2), score);
-          if (score > max) max = score;
-        }
-        const output = outGroup + (i as usize) * rowBytes;
-        zero(output, width);
-        if (max === -Infinity) {
-          zero(row, keys); // no visible key
-          continue;
-        }
-        let total: f32 = 0;
-        for (let j = 0; j < last; j++) {
-          const weight = Mathf.exp(load<f32>(row + ((j as usize) << 2)) - max);
-          store<f32>(row + ((j as usize) << 2), weight);
-          total += weight;
-        }
-        const inverse: f32 = 1 / total;
-        for (let j = 0; j < last; j++) {
-          const p = load<f32>(row + ((j as usize) << 2)) * inverse;
-          store<f32>(row + ((j as usize) << 2), p);
-          if (p !== 0) axpy(p, vGroup + (j as usize) * rowBytes, output, width);
-        }
-        if (last < keys) zero(row + ((last as usize) << 2), keys - last);
+        attendRow(
+          qGroup + (i as usize) * rowBytes,
+          kGroup,
+          vGroup,
+          validRow,
+          visibleKeys(i, queries, keys, causal),
+          keys,
+          row,
+          outGroup + (i as usize) * rowBytes,
+          width,
+          scale,
+        );
       }
+    }
+  }
+}
+
+/** y = x cos + rotate_half(x) sin (rotary positions on pairs (j, j + width / 2)); cos / sin hold width / 2. */
+function rotate(x: usize, y: usize, cos: usize, sin: usize, width: i32): void {
+  const half = width >> 1;
+  for (let j = 0; j < half; j++) {
+    const c = load<f32>(cos + ((j as usize) << 2));
+    const s = load<f32>(sin + ((j as usize) << 2));
+    const first = load<f32>(x + ((j as usize) << 2));
+    const second = load<f32>(x + (((j + half) as usize) << 2));
+    store<f32>(y + ((j as usize) << 2), first * c - second * s);
+    store<f32>(y + (((j + half) as usize) << 2), second * c + first * s);
+  }
+}
+
+/**
+ * One generation step of one layer for `count` sequences, cache rows rows[i] (i32): qkv
+ * [count, 3 * heads * width] holds their new q | k | v projections, positions (i32 [count]) their
+ * rotary positions, cos / sin the rotary tables [positions, width / 2]. Rotates q and k, writes k and v
+ * at cache slot `length`, and attends over the row's slots 0..length that are valid (the host marks slot
+ * `length`). out: [count, heads * width]. query and scores are scratch (width and capacity floats).
+ */
+export function decode(
+  qkv: usize,
+  rows: usize,
+  count: i32,
+  positions: usize,
+  cos: usize,
+  sin: usize,
+  k: usize,
+  v: usize,
+  valid: usize,
+  out: usize,
+  query: usize,
+  scores: usize,
+  heads: i32,
+  length: i32,
+  capacity: i32,
+  width: i32,
+  scale: f32,
+): void {
+  const rowBytes = (width as usize) << 2;
+  const dimensionBytes = (heads as usize) * rowBytes;
+  const tableBytes = ((width >> 1) as usize) << 2;
+  for (let i = 0; i < count; i++) {
+    const row = load<i32>(rows + ((i as usize) << 2)) as usize;
+    const position = load<i32>(positions + ((i as usize) << 2)) as usize;
+    const cosRow = cos + position * tableBytes;
+    const sinRow = sin + position * tableBytes;
+    const projections = qkv + (i as usize) * 3 * dimensionBytes;
+    const validRow = valid + ((row * (capacity as usize)) << 2);
+    for (let h = 0; h < heads; h++) {
+      const group = row * (heads as usize) + (h as usize);
+      const kGroup = k + group * (capacity as usize) * rowBytes;
+      const vGroup = v + group * (capacity as usize) * rowBytes;
+      const slot = (length as usize) * rowBytes;
+      const head = (h as usize) * rowBytes;
+      rotate(projections + head, query, cosRow, sinRow, width);
+      rotate(projections + dimensionBytes + head, kGroup + slot, cosRow, sinRow, width);
+      memory.copy(vGroup + slot, projections + 2 * dimensionBytes + head, rowBytes);
+      attendRow(
+        query,
+        kGroup,
+        vGroup,
+        validRow,
+        length + 1,
+        length + 1,
+        scores,
+        out + (i as usize) * dimensionBytes + head,
+        width,
+        scale,
+      );
     }
   }
 }

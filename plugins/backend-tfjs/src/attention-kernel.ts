@@ -30,6 +30,25 @@ interface KernelExports {
     scale: number,
     causal: number,
   ): void;
+  decode(
+    qkv: number,
+    rows: number,
+    count: number,
+    positions: number,
+    cos: number,
+    sin: number,
+    k: number,
+    v: number,
+    valid: number,
+    out: number,
+    query: number,
+    scores: number,
+    heads: number,
+    length: number,
+    capacity: number,
+    width: number,
+    scale: number,
+  ): void;
   backward(
     q: number,
     k: number,
@@ -111,6 +130,10 @@ export class AttentionKernel {
 
   view(pointer: number, count: number): Float32Array {
     return new Float32Array(this.memory.buffer, pointer, count);
+  }
+
+  integers(pointer: number, count: number): Int32Array {
+    return new Int32Array(this.memory.buffer, pointer, count);
   }
 
   /** Allocates room for `values` and copies them in. */
@@ -235,33 +258,49 @@ export function kernelAttention(
   return op(q, k, v);
 }
 
+/** Rotary tables [positions, headDimension / 2]: cos and sin of position / base^(2j / headDimension). */
+export interface RotaryTables {
+  cos: Float32Array;
+  sin: Float32Array;
+}
+
 /**
  * The KV cache of a generation batch in the kernel's memory: per layer keys and values
  * [B, H, capacity, hd], and which of the positions so far are real tokens. Each step writes one row per
- * sequence in place; nothing is copied as the cache grows.
+ * sequence in place (nothing is copied as the cache grows), and the kernel applies the rotary positions,
+ * so a layer's step is one call from its fused q | k | v projections to its attention output.
  */
 export class KernelCache {
   private readonly kernel = new AttentionKernel();
   private readonly layers: { k: number; v: number }[] = [];
   private readonly valid: number;
+  private readonly positions: number;
+  private readonly rows: number;
+  /** How many rows the current step advances. */
+  private stepping = 0;
+  private readonly cos: number;
+  private readonly sin: number;
+  private readonly qkv: number;
   private readonly query: number;
   private readonly out: number;
+  private readonly scores: number;
   private readonly heads: number;
   private readonly width: number;
   readonly batch: number;
-  private readonly scratch: number;
   /** Positions filled so far. */
   length: number;
 
   /**
-   * From a prefix pass: `prefix[i]` holds layer i's keys / values [P, H, L, hd] for P prompts and
-   * `prefixValid` [P, L]; cache row r is a copy of prompt `rows[r]` (a prompt's samples share its prefix).
+   * From a prefix pass: `prefix[i]` holds layer i's keys / values [P, H, L, hd] (rotated) for P prompts
+   * and `prefixValid` [P, L]; cache row r is a copy of prompt `rows[r]` (a prompt's samples share its
+   * prefix).
    */
   constructor(
     prefix: { k: tf.Tensor; v: tf.Tensor }[],
     prefixValid: tf.Tensor,
     rows: readonly number[],
     readonly capacity: number,
+    rotary: RotaryTables,
   ) {
     const [, heads, length, width] = prefix[0]!.k.shape as [number, number, number, number];
     this.heads = heads;
@@ -270,13 +309,21 @@ export class KernelCache {
     this.length = length;
     const kernel = this.kernel;
     const cacheSize = this.batch * heads * capacity * width;
-    for (let i = 0; i < prefix.length; i++)
+    for (let i = 0; i < prefix.length; i++) {
       this.layers.push({ k: kernel.allocate(cacheSize), v: kernel.allocate(cacheSize) });
+    }
     this.valid = kernel.allocate(this.batch * capacity);
-    this.query = kernel.allocate(this.batch * heads * width);
+    this.positions = kernel.allocate(this.batch);
+    this.rows = kernel.allocate(this.batch);
+    this.cos = kernel.allocate(rotary.cos.length);
+    this.sin = kernel.allocate(rotary.sin.length);
+    this.qkv = kernel.allocate(this.batch * 3 * heads * width);
+    this.query = kernel.allocate(width);
     this.out = kernel.allocate(this.batch * heads * width);
-    this.scratch = kernel.allocate(capacity);
-    // Copy each prompt's rows after every allocation (growing the memory detaches earlier views).
+    this.scores = kernel.allocate(capacity);
+    // Copies after every allocation (growing the memory detaches earlier views).
+    kernel.view(this.cos, rotary.cos.length).set(rotary.cos);
+    kernel.view(this.sin, rotary.sin.length).set(rotary.sin);
     const span = length * width;
     prefix.forEach((layer, i) => {
       for (const [source, pointer] of [
@@ -300,50 +347,49 @@ export class KernelCache {
   }
 
   /**
-   * Layer `layer`'s attention for one new token per sequence: writes k / v [B, H, 1, hd] at the next
-   * position and returns softmax(scale q kᵀ) v over every real position so far, [B, H, 1, hd].
-   * Call for every layer, then `advance`.
+   * Starts a step that advances cache rows `rows` (the others, finished, are left as they are): row
+   * rows[i]'s new token sits at rotary position positions[i] and is real.
    */
-  attend(layer: number, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number): tf.Tensor {
+  begin(rows: Int32Array, positions: Int32Array): void {
     if (this.length >= this.capacity) throw new Error(`KV cache full (${this.capacity} positions)`);
-    const kernel = this.kernel;
-    const { batch, heads, width, capacity, length } = this;
-    const { k: keys, v: values } = this.layers[layer]!;
-    for (const [source, pointer] of [
-      [floats(k), keys],
-      [floats(v), values],
-    ] as const) {
-      const target = kernel.view(pointer, batch * heads * capacity * width);
-      for (let group = 0; group < batch * heads; group++) {
-        target.set(source.subarray(group * width, (group + 1) * width), (group * capacity + length) * width);
-      }
-    }
-    if (layer === 0) {
-      const valid = kernel.view(this.valid, batch * capacity);
-      for (let b = 0; b < batch; b++) valid[b * capacity + length] = 1;
-    }
-    kernel.view(this.query, batch * heads * width).set(floats(q));
-    kernel.exports.forward(
-      this.query,
-      keys,
-      values,
-      this.valid,
-      this.out,
-      this.scratch,
-      0,
-      batch,
-      heads,
-      1,
-      length + 1,
-      capacity,
-      width,
-      scale,
-      0,
-    );
-    return tf.tensor(kernel.view(this.out, batch * heads * width).slice(), q.shape);
+    this.stepping = rows.length;
+    this.kernel.integers(this.rows, rows.length).set(rows);
+    this.kernel.integers(this.positions, rows.length).set(positions);
+    const valid = this.kernel.view(this.valid, this.batch * this.capacity);
+    for (const row of rows) valid[row * this.capacity + this.length] = 1;
   }
 
-  /** After every layer attended: the new position is part of the cache. */
+  /**
+   * Layer `layer`'s attention for the step's rows from their projections qkv [rows, 3D] (q | k | v,
+   * before rotation): caches k and v and returns the attention output [rows, D] (heads side by side).
+   */
+  attend(layer: number, qkv: tf.Tensor): tf.Tensor2D {
+    const { kernel, stepping, heads, width } = this;
+    const { k, v } = this.layers[layer]!;
+    kernel.view(this.qkv, stepping * 3 * heads * width).set(floats(qkv));
+    kernel.exports.decode(
+      this.qkv,
+      this.rows,
+      stepping,
+      this.positions,
+      this.cos,
+      this.sin,
+      k,
+      v,
+      this.valid,
+      this.out,
+      this.query,
+      this.scores,
+      heads,
+      this.length,
+      this.capacity,
+      width,
+      1 / Math.sqrt(width),
+    );
+    return tf.tensor2d(kernel.view(this.out, stepping * heads * width).slice(), [stepping, heads * width]);
+  }
+
+  /** After every layer attended: the step's position is part of the cache. */
   advance(): void {
     this.length++;
   }

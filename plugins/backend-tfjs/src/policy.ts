@@ -18,7 +18,6 @@ import {
   type TrainStepResult,
 } from '@ekipl/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { KernelCache } from './attention-kernel.js';
 import { ImagePatcher } from './images.js';
 import {
   completionGrid,
@@ -35,6 +34,7 @@ import {
   type AttentionImplementation,
   type Cache,
   initialParameters,
+  type KernelDecoding,
   type ModelParameters,
   TinyVlm,
   type TinyVlmConfig,
@@ -148,9 +148,9 @@ export class TfjsPolicy implements PolicyBackend {
       };
     });
     let logits = prefix.logits;
-    let cache: Cache | KernelCache = prefix.cache;
+    let cache: Cache | KernelDecoding = prefix.cache;
     if (this.model.attention === 'kernel') {
-      cache = new KernelCache(prefix.cache.layers, prefix.cache.keyValid, rows, length + maxTokens);
+      cache = this.model.startKernelDecoding(prefix.cache, rows, length + maxTokens, this.parameters);
       disposeCache(prefix.cache);
     }
     // Rotary position of each row's first generated token: its image tokens, then its prompt.
@@ -158,15 +158,18 @@ export class TfjsPolicy implements PolicyBackend {
       { length: batch },
       (_, row) => group.imageTokens + group.promptLength[Math.floor(row / n)]!,
     );
+    // The rows `logits` holds, in order: every row at first. The kernel path then steps only the rows
+    // still generating (finished rows cost nothing); the tfjs path feeds them <pad>.
+    let stepping = Array.from({ length: batch }, (_, row) => row);
     try {
       for (let step = 0; step < maxTokens && finished.some((done) => !done); step++) {
         const values = logits.dataSync();
-        const vocabulary = values.length / batch;
+        const vocabulary = values.length / stepping.length;
         const chosen = new Int32Array(batch).fill(specialTokens.pad);
-        for (let row = 0; row < batch; row++) {
-          if (finished[row]) continue;
+        stepping.forEach((row, i) => {
+          if (finished[row]) return;
           const { token, logProb } = sampleToken(
-            values.subarray(row * vocabulary, (row + 1) * vocabulary),
+            values.subarray(i * vocabulary, (i + 1) * vocabulary),
             sampling,
             randoms[row]!,
           );
@@ -174,29 +177,40 @@ export class TfjsPolicy implements PolicyBackend {
           tokens[row]!.push(token);
           logProbs[row]!.push(logProb);
           if (token === specialTokens.eos) finished[row] = true;
-        }
+        });
         if (step === maxTokens - 1 || finished.every((done) => done)) break;
-        const positions = Int32Array.from(firstPosition.map((position) => position + step));
-        const stepTokens = tf.tensor1d(chosen, 'int32');
-        const stepPositions = tf.tensor1d(positions, 'int32');
         logits.dispose();
-        if (cache instanceof KernelCache) {
-          const grownInPlace = cache;
-          logits = tf.tidy(
-            () => this.model.step(stepTokens, stepPositions, grownInPlace, this.parameters).logits,
+        if ('qkvWeights' in cache) {
+          const decoding = cache; // grows in place
+          stepping = stepping.filter((row) => !finished[row]);
+          const rows = Int32Array.from(stepping);
+          const positions = rows.map((row) => firstPosition[row]! + step);
+          const stepTokens = tf.tensor1d(
+            rows.map((row) => chosen[row]!),
+            'int32',
           );
+          logits = tf.tidy(() =>
+            this.model.stepKernel(stepTokens, positions, rows, decoding, this.parameters),
+          );
+          stepTokens.dispose();
         } else {
           const previous = cache;
+          const stepTokens = tf.tensor1d(chosen, 'int32');
+          const stepPositions = tf.tensor1d(
+            firstPosition.map((position) => position + step),
+            'int32',
+          );
           const next = tf.tidy(() => this.model.step(stepTokens, stepPositions, previous, this.parameters));
           disposeCache(previous);
+          tf.dispose([stepTokens, stepPositions]);
           logits = next.logits;
           cache = next.cache;
         }
-        tf.dispose([stepTokens, stepPositions]);
       }
     } finally {
       logits.dispose();
-      disposeCache(cache);
+      if ('qkvWeights' in cache) this.model.endKernelDecoding(cache);
+      else disposeCache(cache);
     }
     return tokens.map((rowTokens, row) => ({
       text: decodeTokens(rowTokens),
@@ -529,8 +543,7 @@ export class TfjsPolicy implements PolicyBackend {
   }
 }
 
-function disposeCache(cache: Cache | KernelCache): void {
-  if (cache instanceof KernelCache) return; // its memory is the kernel instance's, collected with it
+function disposeCache(cache: Cache): void {
   for (const layer of cache.layers) tf.dispose([layer.k, layer.v]);
   cache.keyValid.dispose();
 }
@@ -541,39 +554,57 @@ function disposePrepared(prepared: { tensors: ObjectiveTensors }[]): void {
 
 /**
  * Draws the next token from softmax(logits / T) restricted by top-k and top-p, and returns its
- * log-prob under the full tempered distribution (what every log-prob in ekipl is).
+ * log-prob under the full tempered distribution (what every log-prob in ekipl is). Without top-k /
+ * top-p the draw walks the tokens in id order; with them, in order of probability (ties: lower id first).
  */
 export function sampleToken(
   logits: ArrayLike<number>,
   sampling: SamplingSettings,
   random: Random,
 ): { token: number; logProb: number } {
-  const scaled = Array.from(logits, (value) => value / sampling.temperature);
-  const max = Math.max(...scaled);
-  const exps = scaled.map((value) => Math.exp(value - max));
-  const total = exps.reduce((sum, value) => sum + value, 0);
-  const logTotal = Math.log(total) + max;
-  let candidates = exps
-    .map((weight, token) => ({ token, weight }))
-    .sort((a, b) => b.weight - a.weight || a.token - b.token);
-  if (sampling.topK > 0) candidates = candidates.slice(0, sampling.topK);
-  if (sampling.topP < 1) {
-    const kept: typeof candidates = [];
-    let mass = 0;
-    for (const candidate of candidates) {
-      kept.push(candidate);
-      mass += candidate.weight / total;
-      if (mass >= sampling.topP) break;
-    }
-    candidates = kept;
+  const count = logits.length;
+  const scaled = new Float64Array(count);
+  let max = -Infinity;
+  for (let token = 0; token < count; token++) {
+    scaled[token] = logits[token]! / sampling.temperature;
+    if (scaled[token]! > max) max = scaled[token]!;
   }
-  const keptMass = candidates.reduce((sum, candidate) => sum + candidate.weight, 0);
+  const weights = new Float64Array(count);
+  let total = 0;
+  for (let token = 0; token < count; token++) {
+    weights[token] = Math.exp(scaled[token]! - max);
+    total += weights[token]!;
+  }
+  const logTotal = Math.log(total) + max;
+  // Sorting is only needed to truncate: a per-token sort of the vocabulary was most of a decode step.
+  let candidates: ArrayLike<number> | undefined;
+  let keptMass = total;
+  if ((sampling.topK > 0 && sampling.topK < count) || sampling.topP < 1) {
+    let order = Array.from({ length: count }, (_, token) => token).sort(
+      (a, b) => weights[b]! - weights[a]! || a - b,
+    );
+    if (sampling.topK > 0) order = order.slice(0, sampling.topK);
+    if (sampling.topP < 1) {
+      let mass = 0;
+      let kept = 0;
+      while (kept < order.length) {
+        mass += weights[order[kept]!]! / total;
+        kept++;
+        if (mass >= sampling.topP) break;
+      }
+      order = order.slice(0, kept);
+    }
+    keptMass = order.reduce((sum, token) => sum + weights[token]!, 0);
+    candidates = order;
+  }
+  const length = candidates?.length ?? count;
   let draw = random.float() * keptMass;
-  let token = candidates.at(-1)!.token;
-  for (const candidate of candidates) {
-    draw -= candidate.weight;
+  let token = candidates === undefined ? count - 1 : candidates[length - 1]!;
+  for (let i = 0; i < length; i++) {
+    const candidate = candidates === undefined ? i : candidates[i]!;
+    draw -= weights[candidate]!;
     if (draw < 0) {
-      token = candidate.token;
+      token = candidate;
       break;
     }
   }

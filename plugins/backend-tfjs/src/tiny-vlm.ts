@@ -20,6 +20,7 @@ import {
   KernelCache,
   kernelAttention,
   kernelSupports,
+  type RotaryTables,
 } from './attention-kernel.js';
 // tfjs-core alone registers no gradients; the umbrella package would. We need them for training.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
@@ -80,6 +81,7 @@ export const linear = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
 
 /** x [..., in] @ w [in, out] -> [..., out]. */
 export function dense(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  if (x.rank === 2 && !recordingGradients()) return tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D);
   const inner = x.shape.at(-1)!;
   const flat = tf.reshape(x, [-1, inner]);
   // The custom-gradient wrapper costs a scope per call; outside gradient recording a plain matMul does.
@@ -178,12 +180,12 @@ interface AttentionInputs {
   past?: { k: tf.Tensor; v: tf.Tensor };
   /** Attention by the SIMD kernel instead of batched matMuls (then `mask` is unused). */
   kernel?: Omit<KernelAttentionOptions, 'scale'>;
-  /** Attention by the SIMD kernel over its own KV cache (one new token per sequence). */
-  kernelCache?: { cache: KernelCache; layer: number };
 }
 
 function splitHeads(x: tf.Tensor, heads: number): tf.Tensor {
   const [batch, length, width] = x.shape as [number, number, number];
+  // One position: [B, 1, H, hd] and [B, H, 1, hd] share a memory order.
+  if (length === 1) return tf.reshape(x, [batch, heads, 1, width / heads]);
   return tf.transpose(tf.reshape(x, [batch, length, heads, width / heads]), [0, 2, 1, 3]); // [B, H, L, hd]
 }
 
@@ -205,16 +207,14 @@ function attention(x: tf.Tensor, prefix: string, p: ModelParameters, heads: numb
   const keys = inputs.past === undefined ? k : tf.concat([inputs.past.k, k], 2); // [B, H, Lk, hd]
   const values = inputs.past === undefined ? v : tf.concat([inputs.past.v, v], 2);
   let mixed: tf.Tensor; // [B, H, L, hd]
-  if (inputs.kernelCache !== undefined) {
-    mixed = inputs.kernelCache.cache.attend(inputs.kernelCache.layer, q, k, v, scale);
-  } else if (inputs.kernel !== undefined) {
+  if (inputs.kernel !== undefined) {
     mixed = kernelAttention(q, keys, values, { ...inputs.kernel, scale }, recordingGradients());
   } else {
     let scores = tf.mul(tf.matMul(q, keys, false, true), scale); // [B, H, L, Lk]
     if (inputs.mask !== undefined) scores = tf.add(scores, inputs.mask);
     mixed = tf.matMul(tf.softmax(scores), values);
   }
-  const merged = tf.reshape(tf.transpose(mixed, [0, 2, 1, 3]), [batch, length, width]);
+  const merged = tf.reshape(length === 1 ? mixed : tf.transpose(mixed, [0, 2, 1, 3]), [batch, length, width]);
   return { output: dense(merged, p.get(`${prefix}.attn.o.weight`)!), keys, values };
 }
 
@@ -251,6 +251,13 @@ export interface DecoderInputs {
 
 /** Every layer's keys and values so far [B, H, Lc, hd], and which of the Lc keys are real tokens. (A type,
  * not an interface, so tf.tidy can return it.) */
+/** Generation on the kernel's cache (see `startKernelDecoding`). */
+export interface KernelDecoding {
+  cache: KernelCache;
+  /** Per layer [D, 3D]. */
+  qkvWeights: tf.Tensor2D[];
+}
+
 export type Cache = {
   layers: { k: tf.Tensor; v: tf.Tensor }[];
   /** [B, Lc] */
@@ -266,6 +273,7 @@ export class TinyVlm {
   private readonly rotate: tf.Tensor2D;
   private readonly ropeCos: tf.Tensor2D;
   private readonly ropeSin: tf.Tensor2D;
+  private readonly rotaryTables: RotaryTables;
 
   constructor(
     readonly config: TinyVlmConfig,
@@ -298,6 +306,17 @@ export class TinyVlm {
     }
     this.ropeCos = tf.tensor2d(cos, [config.maxPositions, headDimension]);
     this.ropeSin = tf.tensor2d(sin, [config.maxPositions, headDimension]);
+    // The kernel's tables hold each angle once: [positions, hd / 2].
+    this.rotaryTables = {
+      cos: Float32Array.from(
+        { length: config.maxPositions * half },
+        (_, i) => cos[Math.floor(i / half) * headDimension + (i % half)]!,
+      ),
+      sin: Float32Array.from(
+        { length: config.maxPositions * half },
+        (_, i) => sin[Math.floor(i / half) * headDimension + (i % half)]!,
+      ),
+    };
   }
 
   /** Image tokens in the decoder's width, [B, images * patches, D]. */
@@ -377,31 +396,14 @@ export class TinyVlm {
     return { hidden: x, cache: { layers, keyValid: inputs.keyValid } };
   }
 
-  /**
-   * One new token per sequence on top of a cache: logits [B, V] and the grown cache (a KernelCache grows
-   * in place and is returned as is).
-   */
-  step<C extends Cache | KernelCache>(
+  /** One new token per sequence on top of a cache: logits [B, V] and the grown cache. */
+  step(
     tokens: tf.Tensor1D,
     positions: tf.Tensor1D,
-    cache: C,
+    cache: Cache,
     p: ModelParameters,
-  ): { logits: tf.Tensor2D; cache: C } {
+  ): { logits: tf.Tensor2D; cache: Cache } {
     const batch = tokens.shape[0];
-    if (cache instanceof KernelCache) {
-      const { cos, sin } = this.rotary(tf.reshape(positions, [batch, 1]) as tf.Tensor2D);
-      let x = this.embed(tf.reshape(tokens, [batch, 1]) as tf.Tensor2D, p);
-      for (let i = 0; i < this.config.layers; i++) {
-        x = block(x, `blocks.${i}`, p, this.config.heads, {
-          cos,
-          sin,
-          rotate: this.rotate,
-          kernelCache: { cache, layer: i },
-        }).output;
-      }
-      cache.advance();
-      return { logits: tf.reshape(this.logits(x, p), [batch, -1]) as tf.Tensor2D, cache };
-    }
     const keyValid = tf.concat([cache.keyValid, tf.ones([batch, 1])], 1) as tf.Tensor2D;
     const mask = tf.mul(tf.sub(1, tf.reshape(keyValid, [batch, 1, 1, -1])), -1e9);
     const { cos, sin } = this.rotary(tf.reshape(positions, [batch, 1]) as tf.Tensor2D);
@@ -418,10 +420,64 @@ export class TinyVlm {
       x = result.output;
       layers.push({ k: result.keys, v: result.values });
     }
-    return {
-      logits: tf.reshape(this.logits(x, p), [batch, -1]) as tf.Tensor2D,
-      cache: { layers, keyValid } as C,
-    };
+    return { logits: tf.reshape(this.logits(x, p), [batch, -1]) as tf.Tensor2D, cache: { layers, keyValid } };
+  }
+
+  /**
+   * The kernel path's generation state after a prefix pass (`forward`'s cache): row r continues prompt
+   * rows[r], with room for `capacity` positions. Dispose with `endKernelDecoding`.
+   */
+  startKernelDecoding(
+    prefix: Cache,
+    rows: readonly number[],
+    capacity: number,
+    p: ModelParameters,
+  ): KernelDecoding {
+    const cache = new KernelCache(prefix.layers, prefix.keyValid, rows, capacity, this.rotaryTables);
+    // q | k | v side by side: one product per layer, and the kernel reads the three from one row.
+    const qkvWeights = Array.from({ length: this.config.layers }, (_, i) =>
+      tf.concat(
+        ['q', 'k', 'v'].map((name) => p.get(`blocks.${i}.attn.${name}.weight`)!),
+        1,
+      ),
+    ) as tf.Tensor2D[];
+    return { cache, qkvWeights };
+  }
+
+  /**
+   * One new token per sequence on the kernel's cache: logits [B, V]. The same block as `forward`, with
+   * rotation and attention inside the kernel and every tensor kept 2-D: a step is ~100 small ops, and
+   * each op's bookkeeping costs about what its arithmetic does.
+   */
+  stepKernel(
+    tokens: tf.Tensor1D,
+    positions: Int32Array,
+    rows: Int32Array,
+    decoding: KernelDecoding,
+    p: ModelParameters,
+  ): tf.Tensor2D {
+    const batch = tokens.shape[0];
+    decoding.cache.begin(rows, positions);
+    let x = tf.reshape(this.embed(tf.reshape(tokens, [batch, 1]) as tf.Tensor2D, p), [
+      batch,
+      this.config.dimension,
+    ]);
+    for (let i = 0; i < this.config.layers; i++) {
+      const prefix = `blocks.${i}`;
+      const qkv = tf.matMul(
+        rmsNorm(x, p.get(`${prefix}.attn_norm.weight`)!) as tf.Tensor2D,
+        decoding.qkvWeights[i]!,
+      );
+      const mixed = decoding.cache.attend(i, qkv);
+      x = tf.add(x, tf.matMul(mixed, p.get(`${prefix}.attn.o.weight`)! as tf.Tensor2D));
+      x = tf.add(x, mlp(rmsNorm(x, p.get(`${prefix}.mlp_norm.weight`)!), prefix, p));
+    }
+    decoding.cache.advance();
+    return this.logits(x, p) as tf.Tensor2D;
+  }
+
+  endKernelDecoding(decoding: KernelDecoding): void {
+    tf.dispose(decoding.qkvWeights);
   }
 
   dispose(): void {

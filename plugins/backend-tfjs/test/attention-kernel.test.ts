@@ -1,7 +1,10 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Random } from '@ekipl/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { kernelAttention, selectEngine } from '../src/index.js';
+import { kernelAttention, selectEngine, specialTokens } from '../src/index.js';
 import { smallPolicy, testPrompts } from './helpers.js';
 
 /** The attention kernel is checked against plain tfjs ops, which the tensorflow engine still uses. */
@@ -127,6 +130,41 @@ describe('SIMD attention kernel', () => {
       expect(maxDifference(gradient, other) / scale).toBeLessThan(1e-4);
     });
     expect(compared).toBe(kernel.parameters.size);
+    await kernel.dispose();
+    await plain.dispose();
+  });
+
+  it('rows that finish early leave the kernel batch without changing the others (same samples as tfjs)', async () => {
+    const prompts = await testPrompts();
+    const kernel = await smallPolicy({ attention: 'kernel', seed: 5 });
+    // Teach answers of different lengths, so samples stop (<eos>) at different steps.
+    const answers = ['7', 'a longer answer here', 'mid one'];
+    for (let step = 0; step < 60; step++) {
+      await kernel.supervisedStep(
+        prompts.map((prompt, i) => ({ prompt, tokens: kernel.encode(answers[i]!) })),
+        { learningRate: 3e-3 },
+      );
+    }
+    const directory = await mkdtemp(join(tmpdir(), 'ekipl-kernel-'));
+    await kernel.save(directory);
+    const plain = await smallPolicy({ attention: 'tfjs', seed: 5 });
+    await plain.load(directory);
+    await rm(directory, { recursive: true });
+    const sampling = { temperature: 1, topP: 1, topK: 0, maxTokens: 24, seed: 2 };
+    const kernelSamples = (await kernel.generate(prompts, 3, sampling)).flat();
+    const plainSamples = (await plain.generate(prompts, 3, sampling)).flat();
+    expect(kernelSamples.map((sample) => sample.tokens)).toEqual(plainSamples.map((sample) => sample.tokens));
+    kernelSamples.forEach((sample, i) => {
+      sample.logProbs.forEach((value, t) => {
+        expect(Math.abs(value - plainSamples[i]!.logProbs[t]!)).toBeLessThan(1e-4);
+      });
+    });
+    // Not vacuous: rows stopped at several different steps while others went on.
+    const stopped = kernelSamples.filter((sample) => sample.tokens.at(-1) === specialTokens.eos);
+    expect(new Set(stopped.map((sample) => sample.tokens.length)).size).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...kernelSamples.map((sample) => sample.tokens.length))).toBeGreaterThan(
+      Math.min(...stopped.map((sample) => sample.tokens.length)),
+    );
     await kernel.dispose();
     await plain.dispose();
   });

@@ -5,7 +5,7 @@ import { type ObjectiveSettings, Random, type TrainBatch } from '@ekipl/core';
 import { objectiveConformance } from '@ekipl/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeSafetensors, parameterShapes } from '../src/index.js';
+import { decodeSafetensors, parameterShapes, sampleToken } from '../src/index.js';
 import { smallConfig, smallPolicy, testPrompts } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ekipl-tfjs-'));
@@ -58,6 +58,41 @@ describe('generation and scoring', () => {
     expect(other.map((group) => group.map((sample) => sample.tokens))).not.toEqual(
       first.map((group) => group.map((sample) => sample.tokens)),
     );
+  });
+
+  it('sampleToken draws from softmax(logits / T), truncated by top-k / top-p, and returns the full log-prob', () => {
+    // logits ln [1, 2, 3, 4] at T = 1: probabilities 0.1, 0.2, 0.3, 0.4.
+    const logits = [1, 2, 3, 4].map(Math.log);
+    const base = { temperature: 1, topP: 1, topK: 0, maxTokens: 1, seed: 0 };
+    const frequencies = (settings: typeof base, draws = 20_000) => {
+      const random = Random.fromSeed('draws');
+      const counts = [0, 0, 0, 0];
+      for (let i = 0; i < draws; i++) counts[sampleToken(logits, settings, random).token]!++;
+      return counts.map((count) => count / draws);
+    };
+    // Binomial standard error at 20 000 draws is <= 0.0035: 0.015 is > 4 of them.
+    frequencies(base).forEach((share, token) => {
+      expect(Math.abs(share - [0.1, 0.2, 0.3, 0.4][token]!)).toBeLessThan(0.015);
+    });
+    // top-p 0.5 keeps 0.4 + 0.3 (the first mass >= 0.5): 4/7 and 3/7.
+    frequencies({ ...base, topP: 0.5 }).forEach((share, token) => {
+      expect(Math.abs(share - [0, 0, 3 / 7, 4 / 7][token]!)).toBeLessThan(0.015);
+    });
+    // top-k 2: the same two.
+    frequencies({ ...base, topK: 2 }).forEach((share, token) => {
+      expect(Math.abs(share - [0, 0, 3 / 7, 4 / 7][token]!)).toBeLessThan(0.015);
+    });
+    // T = 2 flattens to sqrt: weights 1, sqrt 2, sqrt 3, 2 over their sum.
+    const sqrtTotal = 1 + Math.SQRT2 + Math.sqrt(3) + 2;
+    frequencies({ ...base, temperature: 2 }).forEach((share, token) => {
+      expect(Math.abs(share - Math.sqrt(token + 1) / sqrtTotal)).toBeLessThan(0.015);
+    });
+    // The log-prob is under the full tempered distribution, whatever the truncation.
+    const greedy = sampleToken(logits, { ...base, topK: 1 }, Random.fromSeed(1));
+    expect(greedy.token).toBe(3);
+    expect(greedy.logProb).toBeCloseTo(Math.log(0.4), 6);
+    const flattened = sampleToken(logits, { ...base, temperature: 2, topK: 1 }, Random.fromSeed(1));
+    expect(flattened.logProb).toBeCloseTo(Math.log(2 / sqrtTotal), 6);
   });
 
   it('top-k 1 is greedy: every sample of a prompt is the same', async () => {
