@@ -279,3 +279,59 @@ export function backward(
     }
   }
 }
+
+// ------------------------------------------------------------------------------- generation steps
+// A generation step is ~100 tiny tensors; each tfjs op's bookkeeping costs about what its arithmetic
+// does. So a step keeps its residual stream here and leaves tfjs only the dense products (XNNPACK).
+
+/** y[r] = x[r] / sqrt(mean(x[r]²) + 1e-6) * weight for `rows` rows of `width` floats. */
+export function rmsNorm(x: usize, weight: usize, y: usize, rows: i32, width: i32): void {
+  const rowBytes = (width as usize) << 2;
+  for (let r = 0; r < rows; r++) {
+    const input = x + (r as usize) * rowBytes;
+    const output = y + (r as usize) * rowBytes;
+    const meanSquare = dot(input, input, width) / (width as f32);
+    const scale = f32x4.splat(1 / Mathf.sqrt(meanSquare + 1e-6));
+    for (let c = 0; c < width; c += 4) {
+      const offset = (c as usize) << 2;
+      v128.store(
+        output + offset,
+        f32x4.mul(f32x4.mul(v128.load(input + offset), scale), v128.load(weight + offset)),
+      );
+    }
+  }
+}
+
+/** x[i] += delta[i] for `count` floats (a multiple of 4). */
+export function addInto(x: usize, delta: usize, count: i32): void {
+  for (let c = 0; c < count; c += 4) {
+    const offset = (c as usize) << 2;
+    v128.store(x + offset, f32x4.add(v128.load(x + offset), v128.load(delta + offset)));
+  }
+}
+
+/**
+ * SwiGLU: gateUp [rows, 2 * hidden] holds each row's gate | up projections; y [rows, hidden] =
+ * gate * sigmoid(gate) * up.
+ */
+export function swiglu(gateUp: usize, y: usize, rows: i32, hidden: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const gates = gateUp + (((r as usize) * 2 * (hidden as usize)) << 2);
+    const ups = gates + ((hidden as usize) << 2);
+    const output = y + (((r as usize) * (hidden as usize)) << 2);
+    for (let c = 0; c < hidden; c++) {
+      const offset = (c as usize) << 2;
+      const gate = load<f32>(gates + offset);
+      store<f32>(output + offset, (gate / (1 + Mathf.exp(-gate))) * load<f32>(ups + offset));
+    }
+  }
+}
+
+/** y[r] = table[ids[r]] (i32 ids) for rows of `width` floats: the token embedding. */
+export function gatherRows(table: usize, ids: usize, y: usize, rows: i32, width: i32): void {
+  const rowBytes = (width as usize) << 2;
+  for (let r = 0; r < rows; r++) {
+    const id = load<i32>(ids + ((r as usize) << 2)) as usize;
+    memory.copy(y + (r as usize) * rowBytes, table + id * rowBytes, rowBytes);
+  }
+}

@@ -12,7 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { EkiplError } from '@ekipl/core';
 import * as tf from '@tensorflow/tfjs-core';
 
-interface KernelExports {
+export interface KernelExports {
+  rmsNorm(x: number, weight: number, y: number, rows: number, width: number): void;
+  addInto(x: number, delta: number, count: number): void;
+  swiglu(gateUp: number, y: number, rows: number, hidden: number): void;
+  gatherRows(table: number, ids: number, y: number, rows: number, width: number): void;
   forward(
     q: number,
     k: number,
@@ -271,7 +275,8 @@ export interface RotaryTables {
  * so a layer's step is one call from its fused q | k | v projections to its attention output.
  */
 export class KernelCache {
-  private readonly kernel = new AttentionKernel();
+  /** The instance whose memory holds the cache; a decoder allocates its step buffers here too. */
+  readonly kernel = new AttentionKernel();
   private readonly layers: { k: number; v: number }[] = [];
   private readonly valid: number;
   private readonly positions: number;

@@ -19,6 +19,7 @@ import {
 } from '@ekipl/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ImagePatcher } from './images.js';
+import { KernelDecoding } from './kernel-decoding.js';
 import {
   completionGrid,
   decoderInputs,
@@ -34,7 +35,6 @@ import {
   type AttentionImplementation,
   type Cache,
   initialParameters,
-  type KernelDecoding,
   type ModelParameters,
   TinyVlm,
   type TinyVlmConfig,
@@ -180,19 +180,13 @@ export class TfjsPolicy implements PolicyBackend {
         });
         if (step === maxTokens - 1 || finished.every((done) => done)) break;
         logits.dispose();
-        if ('qkvWeights' in cache) {
+        if (cache instanceof KernelDecoding) {
           const decoding = cache; // grows in place
           stepping = stepping.filter((row) => !finished[row]);
           const rows = Int32Array.from(stepping);
           const positions = rows.map((row) => firstPosition[row]! + step);
-          const stepTokens = tf.tensor1d(
-            rows.map((row) => chosen[row]!),
-            'int32',
-          );
-          logits = tf.tidy(() =>
-            this.model.stepKernel(stepTokens, positions, rows, decoding, this.parameters),
-          );
-          stepTokens.dispose();
+          const stepTokens = rows.map((row) => chosen[row]!);
+          logits = tf.tidy(() => decoding.step(stepTokens, positions, rows));
         } else {
           const previous = cache;
           const stepTokens = tf.tensor1d(chosen, 'int32');
@@ -209,7 +203,7 @@ export class TfjsPolicy implements PolicyBackend {
       }
     } finally {
       logits.dispose();
-      if ('qkvWeights' in cache) this.model.endKernelDecoding(cache);
+      if (cache instanceof KernelDecoding) cache.dispose();
       else disposeCache(cache);
     }
     return tokens.map((rowTokens, row) => ({

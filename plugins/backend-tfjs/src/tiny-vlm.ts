@@ -24,6 +24,7 @@ import {
 } from './attention-kernel.js';
 // tfjs-core alone registers no gradients; the umbrella package would. We need them for training.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import { KernelDecoding } from './kernel-decoding.js';
 
 export interface TinyVlmConfig {
   /** Decoder width. */
@@ -251,13 +252,6 @@ export interface DecoderInputs {
 
 /** Every layer's keys and values so far [B, H, Lc, hd], and which of the Lc keys are real tokens. (A type,
  * not an interface, so tf.tidy can return it.) */
-/** Generation on the kernel's cache (see `startKernelDecoding`). */
-export interface KernelDecoding {
-  cache: KernelCache;
-  /** Per layer [D, 3D]. */
-  qkvWeights: tf.Tensor2D[];
-}
-
 export type Cache = {
   layers: { k: tf.Tensor; v: tf.Tensor }[];
   /** [B, Lc] */
@@ -425,7 +419,7 @@ export class TinyVlm {
 
   /**
    * The kernel path's generation state after a prefix pass (`forward`'s cache): row r continues prompt
-   * rows[r], with room for `capacity` positions. Dispose with `endKernelDecoding`.
+   * rows[r], with room for `capacity` positions. Dispose when done.
    */
   startKernelDecoding(
     prefix: Cache,
@@ -434,50 +428,7 @@ export class TinyVlm {
     p: ModelParameters,
   ): KernelDecoding {
     const cache = new KernelCache(prefix.layers, prefix.keyValid, rows, capacity, this.rotaryTables);
-    // q | k | v side by side: one product per layer, and the kernel reads the three from one row.
-    const qkvWeights = Array.from({ length: this.config.layers }, (_, i) =>
-      tf.concat(
-        ['q', 'k', 'v'].map((name) => p.get(`blocks.${i}.attn.${name}.weight`)!),
-        1,
-      ),
-    ) as tf.Tensor2D[];
-    return { cache, qkvWeights };
-  }
-
-  /**
-   * One new token per sequence on the kernel's cache: logits [B, V]. The same block as `forward`, with
-   * rotation and attention inside the kernel and every tensor kept 2-D: a step is ~100 small ops, and
-   * each op's bookkeeping costs about what its arithmetic does.
-   */
-  stepKernel(
-    tokens: tf.Tensor1D,
-    positions: Int32Array,
-    rows: Int32Array,
-    decoding: KernelDecoding,
-    p: ModelParameters,
-  ): tf.Tensor2D {
-    const batch = tokens.shape[0];
-    decoding.cache.begin(rows, positions);
-    let x = tf.reshape(this.embed(tf.reshape(tokens, [batch, 1]) as tf.Tensor2D, p), [
-      batch,
-      this.config.dimension,
-    ]);
-    for (let i = 0; i < this.config.layers; i++) {
-      const prefix = `blocks.${i}`;
-      const qkv = tf.matMul(
-        rmsNorm(x, p.get(`${prefix}.attn_norm.weight`)!) as tf.Tensor2D,
-        decoding.qkvWeights[i]!,
-      );
-      const mixed = decoding.cache.attend(i, qkv);
-      x = tf.add(x, tf.matMul(mixed, p.get(`${prefix}.attn.o.weight`)! as tf.Tensor2D));
-      x = tf.add(x, mlp(rmsNorm(x, p.get(`${prefix}.mlp_norm.weight`)!), prefix, p));
-    }
-    decoding.cache.advance();
-    return this.logits(x, p) as tf.Tensor2D;
-  }
-
-  endKernelDecoding(decoding: KernelDecoding): void {
-    tf.dispose(decoding.qkvWeights);
+    return new KernelDecoding(cache, this.config, p);
   }
 
   dispose(): void {
