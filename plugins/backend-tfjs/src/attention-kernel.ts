@@ -148,12 +148,21 @@ export class AttentionKernel {
   }
 }
 
-let shared: AttentionKernel | undefined;
-/** The instance scoring and training share: every call resets it, and calls never overlap (ops are sync). */
-function sharedKernel(): AttentionKernel {
-  shared ??= new AttentionKernel();
-  shared.reset();
-  return shared;
+/**
+ * Instances for attention calls: a forward pass under gradient recording keeps its instance (its q, k,
+ * v and probabilities stay in the kernel's memory, not copied out to tfjs and back) until its backward
+ * pass hands it back. An instance never handed back (a forward with no backward) is garbage-collected.
+ */
+const idle: AttentionKernel[] = [];
+
+function borrowKernel(): AttentionKernel {
+  const kernel = idle.pop() ?? new AttentionKernel();
+  kernel.reset();
+  return kernel;
+}
+
+function returnKernel(kernel: AttentionKernel): void {
+  idle.push(kernel);
 }
 
 /** True when the kernel can serve heads of this width (whole SIMD vectors). */
@@ -187,78 +196,71 @@ export function kernelAttention(
   const [batch, heads, queries, width] = q.shape as [number, number, number, number];
   const keys = k.shape[2]!;
   const causal = options.causal ? 1 : 0;
-  const runForward = (keepProbs: boolean) => {
-    const kernel = sharedKernel();
-    const qPointer = kernel.place(floats(q));
-    const kPointer = kernel.place(floats(k));
-    const vPointer = kernel.place(floats(v));
-    const validPointer = options.valid === undefined ? 0 : kernel.place(options.valid);
-    const outPointer = kernel.allocate(q.size);
-    const probsCount = keepProbs ? batch * heads * queries * keys : keys;
-    const probsPointer = kernel.allocate(probsCount);
-    kernel.exports.forward(
-      qPointer,
-      kPointer,
-      vPointer,
-      validPointer,
-      outPointer,
-      probsPointer,
-      keepProbs ? 1 : 0,
-      batch,
-      heads,
-      queries,
-      keys,
-      keys,
-      width,
-      options.scale,
-      causal,
-    );
-    const out = tf.tensor(kernel.view(outPointer, q.size).slice(), q.shape);
-    const probs = keepProbs
-      ? tf.tensor(kernel.view(probsPointer, probsCount).slice(), [batch, heads, queries, keys])
-      : undefined;
-    return { out, probs };
-  };
-  if (!keepForGradient) return runForward(false).out;
-  const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [qInput, kInput, vInput, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const { out, probs } = runForward(true);
-    save([qInput, kInput, vInput, probs!]);
-    return {
-      value: out,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const kernel = sharedKernel();
-        const pointers = [...saved, dy].map((tensor) => kernel.place(floats(tensor)));
-        const dq = kernel.allocate(q.size);
-        const dk = kernel.allocate(k.size);
-        const dv = kernel.allocate(v.size);
-        const scratch = kernel.allocate(keys);
-        kernel.exports.backward(
-          pointers[0]!,
-          pointers[1]!,
-          pointers[2]!,
-          pointers[3]!,
-          pointers[4]!,
-          dq,
-          dk,
-          dv,
-          scratch,
-          batch,
-          heads,
-          queries,
-          keys,
-          width,
-          options.scale,
-          causal,
-        );
-        return [
-          tf.tensor(kernel.view(dq, q.size).slice(), q.shape),
-          tf.tensor(kernel.view(dk, k.size).slice(), k.shape),
-          tf.tensor(kernel.view(dv, v.size).slice(), v.shape),
-        ];
-      },
-    };
-  }) as Parameters<typeof tf.customGrad>[0]) as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
+  const kernel = borrowKernel();
+  const qPointer = kernel.place(floats(q));
+  const kPointer = kernel.place(floats(k));
+  const vPointer = kernel.place(floats(v));
+  const validPointer = options.valid === undefined ? 0 : kernel.place(options.valid);
+  const outPointer = kernel.allocate(q.size);
+  const probsPointer = kernel.allocate(keepForGradient ? batch * heads * queries * keys : keys);
+  kernel.exports.forward(
+    qPointer,
+    kPointer,
+    vPointer,
+    validPointer,
+    outPointer,
+    probsPointer,
+    keepForGradient ? 1 : 0,
+    batch,
+    heads,
+    queries,
+    keys,
+    keys,
+    width,
+    options.scale,
+    causal,
+  );
+  const out = () => tf.tensor(kernel.view(outPointer, q.size).slice(), q.shape);
+  if (!keepForGradient) {
+    const result = out();
+    returnKernel(kernel);
+    return result;
+  }
+  const op = tf.customGrad((() => ({
+    value: out(),
+    gradFunc: (dy: tf.Tensor) => {
+      const doutPointer = kernel.place(floats(dy));
+      const dq = kernel.allocate(q.size);
+      const dk = kernel.allocate(k.size);
+      const dv = kernel.allocate(v.size);
+      const scratch = kernel.allocate(keys);
+      kernel.exports.backward(
+        qPointer,
+        kPointer,
+        vPointer,
+        probsPointer,
+        doutPointer,
+        dq,
+        dk,
+        dv,
+        scratch,
+        batch,
+        heads,
+        queries,
+        keys,
+        width,
+        options.scale,
+        causal,
+      );
+      const gradients = [
+        tf.tensor(kernel.view(dq, q.size).slice(), q.shape),
+        tf.tensor(kernel.view(dk, k.size).slice(), k.shape),
+        tf.tensor(kernel.view(dv, v.size).slice(), v.shape),
+      ];
+      returnKernel(kernel);
+      return gradients;
+    },
+  })) as Parameters<typeof tf.customGrad>[0]) as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
   return op(q, k, v);
 }
 

@@ -99,7 +99,17 @@ export function rmsNorm(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), 1e-6))), weight);
 }
 
-/** rotate_half(x) = concat(-x2, x1) as a plain matMul with a constant [hd, hd] matrix. */
+/** rotate_half(x) = concat(-x2, x1) as a matMul with a constant [hd, hd] matrix, and its transpose. */
+interface RotateHalf {
+  matrix: tf.Tensor2D;
+  transposed: tf.Tensor2D;
+}
+
+function rotateHalf(headDimension: number): RotateHalf {
+  const matrix = rotateHalfMatrix(headDimension);
+  return { matrix, transposed: tf.transpose(matrix) };
+}
+
 function rotateHalfMatrix(headDimension: number): tf.Tensor2D {
   const half = headDimension / 2;
   const values = new Float32Array(headDimension * headDimension);
@@ -176,7 +186,7 @@ interface AttentionInputs {
   /** Rotary tables for the queries' / keys' positions, [B, 1, L, hd]. */
   cos?: tf.Tensor;
   sin?: tf.Tensor;
-  rotate?: tf.Tensor2D;
+  rotate?: RotateHalf;
   /** Keys / values of earlier positions, [B, H, Lc, hd] (KV cache). */
   past?: { k: tf.Tensor; v: tf.Tensor };
   /** Attention by the SIMD kernel instead of batched matMuls (then `mask` is unused). */
@@ -190,8 +200,24 @@ function splitHeads(x: tf.Tensor, heads: number): tf.Tensor {
   return tf.transpose(tf.reshape(x, [batch, length, heads, width / heads]), [0, 2, 1, 3]); // [B, H, L, hd]
 }
 
-function rope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, rotate: tf.Tensor2D): tf.Tensor {
-  return tf.add(tf.mul(x, cos), tf.mul(dense(x, rotate), sin));
+/**
+ * x R for a constant R: only x's gradient, dy Rᵀ, is computed (`linear` would also form R's, a
+ * [B·H·L]-long product thrown away).
+ */
+function timesConstant(x: tf.Tensor, matrix: tf.Tensor2D, transposed: tf.Tensor2D): tf.Tensor {
+  const inner = x.shape.at(-1)!;
+  const flat = tf.reshape(x, [-1, inner]) as tf.Tensor2D;
+  const product = recordingGradients()
+    ? tf.customGrad(((input: tf.Tensor) => ({
+        value: tf.matMul(input as tf.Tensor2D, matrix),
+        gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, transposed),
+      })) as Parameters<typeof tf.customGrad>[0])(flat)
+    : tf.matMul(flat, matrix);
+  return tf.reshape(product, x.shape);
+}
+
+function rope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, rotate: RotateHalf): tf.Tensor {
+  return tf.add(tf.mul(x, cos), tf.mul(timesConstant(x, rotate.matrix, rotate.transposed), sin));
 }
 
 /** Multi-head attention over x [B, L, D]; returns the output and this call's keys / values (after rotation). */
@@ -264,7 +290,7 @@ export type AttentionImplementation = 'kernel' | 'tfjs';
 export class TinyVlm {
   readonly patchesPerImage: number;
   readonly attention: AttentionImplementation;
-  private readonly rotate: tf.Tensor2D;
+  private readonly rotate: RotateHalf;
   private readonly ropeCos: tf.Tensor2D;
   private readonly ropeSin: tf.Tensor2D;
   private readonly rotaryTables: RotaryTables;
@@ -285,7 +311,7 @@ export class TinyVlm {
     if (this.attention === 'kernel' && !kernelFits) {
       throw new Error('the attention kernel needs head dimensions that are multiples of 4');
     }
-    this.rotate = rotateHalfMatrix(headDimension);
+    this.rotate = rotateHalf(headDimension);
     const half = headDimension / 2;
     const cos = new Float32Array(config.maxPositions * headDimension);
     const sin = new Float32Array(config.maxPositions * headDimension);
@@ -337,14 +363,36 @@ export class TinyVlm {
     return tf.reshape(projected, [batch, images * this.patchesPerImage, this.config.dimension]);
   }
 
-  /** Token embeddings [B, Lt, D] by one-hot matMul (differentiable without gather's gradient). */
+  /**
+   * Token embeddings [B, Lt, D]: rows of the table, copied in JavaScript. Its gradient adds each row of
+   * dy into its token's row (a scatter-add): tfjs's gather gradient needs a kernel the wasm backend lacks,
+   * and the one-hot matMul it replaces cost two vocabulary-wide products and a transpose per step.
+   */
   embed(tokens: tf.Tensor2D, p: ModelParameters): tf.Tensor {
     const [batch, length] = tokens.shape;
-    const oneHot = tf.cast(
-      tf.oneHot(tf.reshape(tokens, [-1]) as tf.Tensor1D, this.config.vocabularySize),
-      'float32',
-    );
-    return tf.reshape(linear(oneHot, p.get('embed.weight')!), [batch, length, this.config.dimension]);
+    const { dimension, vocabularySize } = this.config;
+    const ids = tokens.dataSync();
+    const table = p.get('embed.weight')!;
+    const rows = (weights: tf.Tensor) => {
+      const values = weights.dataSync() as Float32Array;
+      const out = new Float32Array(ids.length * dimension);
+      ids.forEach((id, r) => {
+        out.set(values.subarray(id * dimension, (id + 1) * dimension), r * dimension);
+      });
+      return tf.tensor3d(out, [batch, length, dimension]);
+    };
+    if (!recordingGradients()) return rows(table);
+    return tf.customGrad(((weights: tf.Tensor) => ({
+      value: rows(weights),
+      gradFunc: (dy: tf.Tensor) => {
+        const upstream = dy.dataSync() as Float32Array;
+        const sums = new Float32Array(vocabularySize * dimension);
+        ids.forEach((id, r) => {
+          for (let c = 0; c < dimension; c++) sums[id * dimension + c]! += upstream[r * dimension + c]!;
+        });
+        return tf.tensor2d(sums, [vocabularySize, dimension]);
+      },
+    })) as Parameters<typeof tf.customGrad>[0])(table);
   }
 
   /** Output logits over the vocabulary for hidden states [..., D] (tied embeddings). */
@@ -432,7 +480,7 @@ export class TinyVlm {
   }
 
   dispose(): void {
-    this.rotate.dispose();
+    tf.dispose([this.rotate.matrix, this.rotate.transposed]);
     this.ropeCos.dispose();
     this.ropeSin.dispose();
   }
