@@ -6,5 +6,8 @@ import { packageBuild } from '../../tsup.config.base.js';
 // global engine, so they serve the tfjs-core the application loads.
 export default defineConfig({
   ...packageBuild,
+  // The worker thread's entry (data parallelism) is loaded by path: dist/worker.js.
+  entry: ['src/index.ts', 'src/worker.ts'],
+  dts: { entry: 'src/index.ts' },
   noExternal: [/@tensorflow\/tfjs-core\/dist\/register_all_gradients/],
 });

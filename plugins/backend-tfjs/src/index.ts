@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { definePlugin, z } from '@ekipl/core';
 import { selectEngine } from './engine.js';
 import { TfjsPolicy } from './policy.js';
@@ -35,6 +36,11 @@ export const tfjs = definePlugin({
     model: z.literal('tiny-vlm').default('tiny-vlm'),
     /** `auto`: the SIMD attention kernel on wasm / cpu, tfjs batched matMuls on native tensorflow. */
     attention: z.enum(['auto', 'kernel', 'tfjs']).default('auto'),
+    /**
+     * Threads sharing each batch (data parallel, a model copy each): `auto` = the machine's cores, at
+     * most 4. Results equal one thread's up to float rounding; samples are the same.
+     */
+    workers: z.union([z.literal('auto'), positive.max(64)]).default('auto'),
     /** Model sizes; defaults train on two CPU cores. */
     size: z
       .strictObject({
@@ -88,6 +94,7 @@ export const tfjs = definePlugin({
       optimizer: options.optimizer,
       seed: options.seed ?? context.random.uint32(),
       ...(options.attention === 'auto' ? {} : { attention: options.attention }),
+      workers: options.workers === 'auto' ? Math.min(4, availableParallelism()) : options.workers,
     });
     if (options.checkpoint !== undefined) {
       await policy.load(

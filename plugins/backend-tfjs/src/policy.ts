@@ -30,6 +30,7 @@ import {
 } from './layout.js';
 import { type ObjectiveTensors, objectiveLoss } from './objective-loss.js';
 import { AdamW, type OptimizerSettings } from './optimizer.js';
+import { Replica, type ReplicaRequest, type ShardGradients, splitRanges } from './replicas.js';
 import { encodeSafetensors, type NamedTensor, readSafetensors, writeFileAtomically } from './safetensors.js';
 import {
   type AttentionImplementation,
@@ -50,6 +51,11 @@ export interface TfjsPolicyOptions {
   seed: number;
   /** Attention by the SIMD kernel or tfjs batched matMuls; by default the kernel unless the engine is native. */
   attention?: AttentionImplementation;
+  /**
+   * Threads that share each batch (data parallel): 1 runs everything on the calling thread; N adds N - 1
+   * worker threads, each with a copy of the model. Results equal one thread's up to float rounding.
+   */
+  workers?: number;
 }
 
 const checkpointFormat = 'ekipl-tiny-vlm/1';
@@ -69,6 +75,11 @@ export class TfjsPolicy implements PolicyBackend {
   private reference: Map<string, tf.Tensor> | undefined;
   readonly optimizer: AdamW;
   private readonly patcher: ImagePatcher;
+  private replicas: Replica[] | undefined;
+  /** Bumped whenever the weights / reference change, so replicas know when to take a fresh copy. */
+  private weightsVersion = 0;
+  private referenceVersion = 0;
+  private weightArrays: { version: number; arrays: Float32Array[] } | undefined;
 
   constructor(private readonly options: TfjsPolicyOptions) {
     this.name = options.name;
@@ -99,12 +110,39 @@ export class TfjsPolicy implements PolicyBackend {
     n: number,
     sampling: SamplingSettings,
   ): Promise<PolicySample[][]> {
+    const shares = await this.inParallel(
+      prompts.length,
+      (start, end) => ({
+        type: 'generate',
+        prompts: prompts.slice(start, end),
+        promptIndices: range(start, end),
+        n,
+        sampling,
+      }),
+      (start, end) => this.generateLocal(prompts.slice(start, end), range(start, end), n, sampling),
+    );
+    return shares.flat() as PolicySample[][];
+  }
+
+  /**
+   * `n` samples of each prompt on this thread. Sample j of a prompt draws from the stream
+   * split(its index in the caller's whole list, j), so any way of sharing out prompts gives the same
+   * samples.
+   */
+  async generateLocal(
+    prompts: readonly Prompt[],
+    promptIndices: readonly number[],
+    n: number,
+    sampling: SamplingSettings,
+  ): Promise<PolicySample[][]> {
     const inputs = await Promise.all(prompts.map((prompt) => this.promptInput(prompt)));
     const results: PolicySample[][] = prompts.map(() => new Array<PolicySample>(n));
     const random = Random.fromSeed(sampling.seed);
     // Grouped by prompt, not by sample: each prompt's prefix is computed once for its n samples.
     for (const group of groupByImages(inputs, this.model.patchesPerImage, this.options.config.maxPositions)) {
-      const randoms = group.indices.flatMap((p) => Array.from({ length: n }, (_, j) => random.split(p, j)));
+      const randoms = group.indices.flatMap((p) =>
+        Array.from({ length: n }, (_, j) => random.split(promptIndices[p]!, j)),
+      );
       const samples = this.generateGroup(group, n, sampling, randoms);
       group.indices.forEach((p, row) => {
         for (let j = 0; j < n; j++) results[p]![j] = samples[row * n + j]!;
@@ -221,6 +259,21 @@ export class TfjsPolicy implements PolicyBackend {
     temperature: number,
   ): Promise<number[][]> {
     if (which === 'reference') this.ensureReference();
+    const shares = await this.inParallel(
+      requests.length,
+      (start, end) => ({ type: 'score', requests: requests.slice(start, end), which, temperature }),
+      (start, end) => this.scoreLocal(requests.slice(start, end), which, temperature),
+    );
+    return shares.flat() as number[][];
+  }
+
+  /** Teacher-forced log-probs on this thread. */
+  async scoreLocal(
+    requests: readonly ScoreRequest[],
+    which: ScoreWeights,
+    temperature: number,
+  ): Promise<number[][]> {
+    if (which === 'reference') this.ensureReference();
     const weights = which === 'current' ? this.parameters : (this.reference as unknown as ModelParameters);
     const sequences = await this.sequenceInputs(requests);
     const result: number[][] = new Array(requests.length);
@@ -256,25 +309,30 @@ export class TfjsPolicy implements PolicyBackend {
     temperature: number,
   ): Promise<TrainStepResult> {
     if (objective.beta > 0) this.ensureReference();
-    const prepared = await this.prepareObjective(batch, objective);
     const tokens = batch.sequences.reduce((sum, sequence) => sum + sequence.tokens.length, 0);
-    let kl = 0;
-    let clipped = 0;
-    const { value, grads } = tf.variableGrads(() => {
-      let total: tf.Scalar = tf.scalar(0);
-      for (const { group, tensors } of prepared) {
-        const logProbs = this.completionLogProbs(group, this.parameters, temperature);
-        const terms = objectiveLoss(logProbs, tensors, objective);
-        total = tf.add(total, terms.loss);
-        kl += terms.kl.dataSync()[0]!;
-        clipped += terms.clipped.dataSync()[0]!;
-      }
-      return total;
-    }, [...this.parameters.values()]);
-    const loss = value.dataSync()[0]!;
-    value.dispose();
-    const { gradNorm, learningRate } = this.applyGradients(grads, objective.learningRate);
-    disposePrepared(prepared);
+    // The aggregation's per-token factors depend on the whole batch: computed here, before sharing out.
+    const coefficients = aggregationWeights(
+      batch.sequences.map((sequence) => ({ logProbs: sequence.tokens })),
+      objective,
+    );
+    const { loss, kl, clipped, gradients } = await this.gradientsInParallel(
+      batch.sequences.length,
+      (start, end) => ({
+        type: 'objective',
+        sequences: batch.sequences.slice(start, end),
+        coefficients: coefficients.slice(start, end),
+        objective,
+        temperature,
+      }),
+      (start, end) =>
+        this.objectiveGradients(
+          batch.sequences.slice(start, end),
+          coefficients.slice(start, end),
+          objective,
+          temperature,
+        ),
+    );
+    const { gradNorm, learningRate } = this.applyGradients(gradients, objective.learningRate);
     return {
       loss,
       kl: tokens === 0 ? 0 : kl / tokens,
@@ -285,13 +343,57 @@ export class TfjsPolicy implements PolicyBackend {
     };
   }
 
+  /** The objective's loss terms over some of a batch's sequences and their gradient (tensors keyed by variable). */
+  private async objectiveGradients(
+    sequences: TrainBatch['sequences'],
+    coefficients: readonly number[],
+    objective: ObjectiveSettings,
+    temperature: number,
+  ) {
+    const prepared = await this.prepareObjective(sequences, coefficients, objective);
+    let kl = 0;
+    let clipped = 0;
+    try {
+      const { value, grads } = tf.variableGrads(() => {
+        let total: tf.Scalar = tf.scalar(0);
+        for (const { group, tensors } of prepared) {
+          const logProbs = this.completionLogProbs(group, this.parameters, temperature);
+          const terms = objectiveLoss(logProbs, tensors, objective);
+          total = tf.add(total, terms.loss);
+          kl += terms.kl.dataSync()[0]!;
+          clipped += terms.clipped.dataSync()[0]!;
+        }
+        return total;
+      }, [...this.parameters.values()]);
+      const loss = value.dataSync()[0]!;
+      value.dispose();
+      return { loss, kl, clipped, gradients: grads };
+    } finally {
+      disposePrepared(prepared);
+    }
+  }
+
+  /** A worker's share of trainStep: `objectiveGradients` as arrays in parameter order. */
+  async objectiveShard(
+    sequences: TrainBatch['sequences'],
+    coefficients: readonly number[],
+    objective: ObjectiveSettings,
+    temperature: number,
+  ): Promise<ShardGradients> {
+    return this.toShard(await this.objectiveGradients(sequences, coefficients, objective, temperature));
+  }
+
   async objectiveGradient(
     batch: TrainBatch,
     objective: ObjectiveSettings,
     temperature: number,
   ): Promise<ObjectiveGradient> {
     if (objective.beta > 0) this.ensureReference();
-    const prepared = await this.prepareObjective(batch, objective);
+    const coefficients = aggregationWeights(
+      batch.sequences.map((sequence) => ({ logProbs: sequence.tokens })),
+      objective,
+    );
+    const prepared = await this.prepareObjective(batch.sequences, coefficients, objective);
     let loss = 0;
     const logProbGradients: number[][] = new Array(batch.sequences.length);
     for (const { group, tensors } of prepared) {
@@ -324,12 +426,22 @@ export class TfjsPolicy implements PolicyBackend {
    * check it against finite differences) and the first half of `supervisedStep`.
    */
   async supervisedGradients(examples: readonly SupervisedExample[]) {
+    const tokens = examples.reduce((sum, example) => sum + example.tokens.length, 0);
+    const { loss, gradients } = await this.gradientsInParallel(
+      examples.length,
+      (start, end) => ({ type: 'supervised', examples: examples.slice(start, end), totalTokens: tokens }),
+      (start, end) => this.supervisedShareGradients(examples.slice(start, end), tokens),
+    );
+    return { loss, tokens, gradients };
+  }
+
+  /** Cross-entropy summed over some examples, divided by the whole batch's token count, and its gradient. */
+  private async supervisedShareGradients(examples: readonly SupervisedExample[], totalTokens: number) {
     const sequences = await this.sequenceInputs(examples);
     const groups = groupByImages(sequences, this.model.patchesPerImage, this.options.config.maxPositions);
-    const tokens = examples.reduce((sum, example) => sum + example.tokens.length, 0);
     const masks = groups.map((group) =>
       tf.tensor2d(
-        completionGrid(group, () => 1 / tokens),
+        completionGrid(group, () => 1 / totalTokens),
         [group.batch, group.textLength - 1],
       ),
     );
@@ -346,10 +458,146 @@ export class TfjsPolicy implements PolicyBackend {
       }, [...this.parameters.values()]);
       const loss = value.dataSync()[0]!;
       value.dispose();
-      return { loss, tokens, gradients: grads };
+      return { loss, kl: 0, clipped: 0, gradients: grads };
     } finally {
       tf.dispose(masks);
     }
+  }
+
+  /** A worker's share of supervisedStep. */
+  async supervisedShard(
+    examples: readonly SupervisedExample[],
+    totalTokens: number,
+  ): Promise<ShardGradients> {
+    return this.toShard(await this.supervisedShareGradients(examples, totalTokens));
+  }
+
+  // ------------------------------------------------------------------------------- data parallel
+
+  /**
+   * Shares `count` items out in contiguous ranges: the first to `local` on this thread, the others to
+   * the replicas (their weights refreshed first), all at once. Results in range order.
+   */
+  private async inParallel<T>(
+    count: number,
+    remote: (start: number, end: number) => ReplicaRequest,
+    local: (start: number, end: number) => Promise<T>,
+  ): Promise<T[]> {
+    const replicas = this.readyReplicas();
+    const ranges = splitRanges(count, replicas.length + 1);
+    // Posted before the local share starts, so the workers compute while this thread does.
+    const shares = ranges.slice(1).map(([start, end], i) => {
+      const replica = replicas[i]!;
+      const request = remote(start, end);
+      this.refresh(replica, request.type === 'score' && request.which === 'reference');
+      return replica.call<T>(request);
+    });
+    const settled = await Promise.allSettled([local(...ranges[0]!), ...shares]);
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
+  }
+
+  /** `inParallel` for gradients: loss terms added, gradients summed (tensors keyed by variable name). */
+  private async gradientsInParallel(
+    count: number,
+    remote: (start: number, end: number) => ReplicaRequest,
+    local: (
+      start: number,
+      end: number,
+    ) => Promise<{ loss: number; kl: number; clipped: number; gradients: tf.NamedTensorMap }>,
+  ) {
+    const shares = await this.inParallel<ShardGradients | Awaited<ReturnType<typeof local>>>(
+      count,
+      remote,
+      local,
+    );
+    const [own, ...others] = shares as [Awaited<ReturnType<typeof local>>, ...ShardGradients[]];
+    const gradients = own.gradients;
+    [...this.parameters.values()].forEach((parameter, i) => {
+      for (const other of others) {
+        const values = other.gradients[i];
+        if (values === null || values === undefined) continue;
+        const received = tf.tensor(values, parameter.shape);
+        const mine = gradients[parameter.name];
+        if (mine === undefined || mine === null) gradients[parameter.name] = received;
+        else {
+          gradients[parameter.name] = tf.add(mine, received);
+          tf.dispose([mine, received]);
+        }
+      }
+    });
+    const sum = (key: 'loss' | 'kl' | 'clipped') =>
+      others.reduce((total, other) => total + other[key], own[key]);
+    return { loss: sum('loss'), kl: sum('kl'), clipped: sum('clipped'), gradients };
+  }
+
+  /** Gradient tensors (keyed by variable name) as arrays in parameter order; disposes the tensors. */
+  private toShard(result: { loss: number; kl: number; clipped: number; gradients: tf.NamedTensorMap }) {
+    const gradients = [...this.parameters.values()].map((parameter) => {
+      const gradient = result.gradients[parameter.name];
+      // A copy: the cpu backend hands out its own storage, and these buffers are transferred.
+      return gradient === undefined || gradient === null
+        ? null
+        : (gradient.dataSync() as Float32Array).slice();
+    });
+    tf.dispose(Object.values(result.gradients).filter((gradient) => gradient !== null));
+    return { loss: result.loss, kl: result.kl, clipped: result.clipped, gradients };
+  }
+
+  /** The worker threads (workers - 1 of them), started on first use. */
+  private readyReplicas(): Replica[] {
+    const extra = Math.max(0, (this.options.workers ?? 1) - 1);
+    if (extra === 0) return [];
+    if (this.replicas === undefined) {
+      const { workers: _, ...options } = this.options;
+      this.replicas = Array.from(
+        { length: extra },
+        () =>
+          new Replica({ options: { ...options, attention: this.model.attention }, engine: tf.getBackend() }),
+      );
+    }
+    return this.replicas;
+  }
+
+  /** Queues fresh weights (and the reference, for reference scoring) on a replica that lacks them. */
+  private refresh(replica: Replica, withReference: boolean): void {
+    if (replica.weightsVersion !== this.weightsVersion) {
+      if (this.weightArrays?.version !== this.weightsVersion) {
+        this.weightArrays = {
+          version: this.weightsVersion,
+          arrays: [...this.parameters.values()].map((parameter) => parameter.dataSync() as Float32Array),
+        };
+      }
+      // Not awaited: the worker answers in order, so the request that follows sees these weights.
+      replica.call({ type: 'weights', weights: this.weightArrays.arrays }).catch(() => {});
+      replica.weightsVersion = this.weightsVersion;
+    }
+    if (withReference && this.reference !== undefined && replica.referenceVersion !== this.referenceVersion) {
+      const weights = [...this.reference.values()].map((tensor) => tensor.dataSync() as Float32Array);
+      replica.call({ type: 'reference', weights }).catch(() => {});
+      replica.referenceVersion = this.referenceVersion;
+    }
+  }
+
+  /** Replaces the weights (parameter order); a replica's copy. */
+  setWeights(weights: readonly Float32Array[]): void {
+    [...this.parameters.values()].forEach((parameter, i) => {
+      parameter.assign(tf.tensor(weights[i]!, parameter.shape));
+    });
+    this.weightsVersion++;
+  }
+
+  /** Replaces the reference weights (parameter order); a replica's copy. */
+  setReference(weights: readonly Float32Array[]): void {
+    if (this.reference !== undefined) for (const tensor of this.reference.values()) tensor.dispose();
+    this.reference = new Map(
+      [...this.parameters].map(([name, parameter], i) => [
+        name,
+        tf.keep(tf.tensor(weights[i]!, parameter.shape)),
+      ]),
+    );
+    this.referenceVersion++;
   }
 
   /**
@@ -365,23 +613,25 @@ export class TfjsPolicy implements PolicyBackend {
     try {
       return this.optimizer.apply(this.parameters, named, learningRate);
     } finally {
+      this.weightsVersion++;
       tf.dispose(Object.values(named));
       tf.dispose(Object.values(gradients).filter((gradient) => gradient !== null));
     }
   }
 
-  private async prepareObjective(batch: TrainBatch, objective: ObjectiveSettings) {
-    const sequences = await this.sequenceInputs(batch.sequences);
-    const coefficients = aggregationWeights(
-      batch.sequences.map((sequence) => ({ logProbs: sequence.tokens })),
-      objective,
-    );
+  /** Tensors of the objective for these sequences; `coefficients` are each one's aggregation factor. */
+  private async prepareObjective(
+    batchSequences: TrainBatch['sequences'],
+    coefficients: readonly number[],
+    objective: ObjectiveSettings,
+  ) {
+    const sequences = await this.sequenceInputs(batchSequences);
     return groupByImages(sequences, this.model.patchesPerImage, this.options.config.maxPositions).map(
       (group) => {
         const shape: [number, number] = [group.batch, group.textLength - 1];
-        const of = (row: number) => batch.sequences[group.indices[row]!]!;
+        const of = (row: number) => batchSequences[group.indices[row]!]!;
         const withReference =
-          objective.beta > 0 || batch.sequences.some((sequence) => sequence.refLogProbs !== undefined);
+          objective.beta > 0 || batchSequences.some((sequence) => sequence.refLogProbs !== undefined);
         const tensors: ObjectiveTensors = {
           mask: tf.tensor2d(
             completionGrid(group, () => 1),
@@ -404,11 +654,11 @@ export class TfjsPolicy implements PolicyBackend {
             shape,
           ),
           advantage: tf.tensor2d(
-            group.indices.map((index) => batch.sequences[index]!.advantage),
+            group.indices.map((index) => batchSequences[index]!.advantage),
             [group.batch, 1],
           ),
           weight: tf.tensor2d(
-            group.indices.map((index) => batch.sequences[index]!.weight),
+            group.indices.map((index) => batchSequences[index]!.weight),
             [group.batch, 1],
           ),
         };
@@ -442,6 +692,7 @@ export class TfjsPolicy implements PolicyBackend {
     this.reference = new Map(
       [...this.parameters].map(([name, parameter]) => [name, tf.keep(parameter.clone())]),
     );
+    this.referenceVersion++;
   }
 
   // ---------------------------------------------------------------------------------- checkpoints
@@ -516,6 +767,8 @@ export class TfjsPolicy implements PolicyBackend {
       map.set(rest.join('.'), tf.variable(tf.tensor(stored.data, stored.shape), false));
     }
     this.optimizer.step = state.optimizer.step;
+    this.weightsVersion++;
+    this.referenceVersion++;
     if (this.reference !== undefined) for (const tensor of this.reference.values()) tensor.dispose();
     this.reference = undefined;
     if (state.reference) {
@@ -530,11 +783,17 @@ export class TfjsPolicy implements PolicyBackend {
   }
 
   async dispose(): Promise<void> {
+    await Promise.all((this.replicas ?? []).map((replica) => replica.terminate()));
+    this.replicas = undefined;
     for (const parameter of this.parameters.values()) parameter.dispose();
     if (this.reference !== undefined) for (const tensor of this.reference.values()) tensor.dispose();
     this.optimizer.dispose();
     this.model.dispose();
   }
+}
+
+function range(start: number, end: number): number[] {
+  return Array.from({ length: end - start }, (_, i) => start + i);
 }
 
 function disposeCache(cache: Cache): void {
