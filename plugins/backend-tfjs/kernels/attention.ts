@@ -85,11 +85,61 @@ function attendRow(
   }
   const inverse: f32 = 1 / total;
   for (let j = 0; j < last; j++) {
-    const p = load<f32>(row + ((j as usize) << 2)) * inverse;
-    store<f32>(row + ((j as usize) << 2), p);
-    if (p !== 0) axpy(p, vGroup + (j as usize) * rowBytes, output, width);
+    store<f32>(row + ((j as usize) << 2), load<f32>(row + ((j as usize) << 2)) * inverse);
+  }
+  if (width === 32) weightedSum32(row, 4, vGroup, 0, last, output);
+  else {
+    for (let j = 0; j < last; j++) {
+      const p = load<f32>(row + ((j as usize) << 2));
+      if (p !== 0) axpy(p, vGroup + (j as usize) * rowBytes, output, width);
+    }
   }
   if (last < keys) zero(row + ((last as usize) << 2), keys - last);
+}
+
+/**
+ * output = sum over t in [from, to) of weight_t x_t, for rows x_t of 32 floats (the default head width)
+ * and weight_t at weights + t * weightStride bytes: the sum is held in eight vector registers instead of
+ * reloaded and stored for every row. Zero weights are skipped.
+ */
+function weightedSum32(
+  weights: usize,
+  weightStride: usize,
+  x: usize,
+  from: i32,
+  to: i32,
+  output: usize,
+): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let a4 = f32x4.splat(0);
+  let a5 = f32x4.splat(0);
+  let a6 = f32x4.splat(0);
+  let a7 = f32x4.splat(0);
+  for (let t = from; t < to; t++) {
+    const weight = load<f32>(weights + (t as usize) * weightStride);
+    if (weight === 0) continue;
+    const w = f32x4.splat(weight);
+    const row = x + ((t as usize) << 7);
+    a0 = f32x4.add(a0, f32x4.mul(w, v128.load(row, 0)));
+    a1 = f32x4.add(a1, f32x4.mul(w, v128.load(row, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(w, v128.load(row, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(w, v128.load(row, 48)));
+    a4 = f32x4.add(a4, f32x4.mul(w, v128.load(row, 64)));
+    a5 = f32x4.add(a5, f32x4.mul(w, v128.load(row, 80)));
+    a6 = f32x4.add(a6, f32x4.mul(w, v128.load(row, 96)));
+    a7 = f32x4.add(a7, f32x4.mul(w, v128.load(row, 112)));
+  }
+  v128.store(output, a0, 0);
+  v128.store(output, a1, 16);
+  v128.store(output, a2, 32);
+  v128.store(output, a3, 48);
+  v128.store(output, a4, 64);
+  v128.store(output, a5, 80);
+  v128.store(output, a6, 96);
+  v128.store(output, a7, 112);
 }
 
 /**
@@ -220,8 +270,8 @@ export function decode(
 
 /**
  * Gradients of forward (kept probs, capacity = keys) given dout: with dP = dout vᵀ and
- * dS = P * (dP - rowsum(P * dP)), dq = scale dS k, dk = scale dSᵀ q, dv = Pᵀ dout. scratch holds `keys`
- * floats. dq, dk and dv are overwritten.
+ * dS = P * (dP - rowsum(P * dP)), dq = scale dS k, dk = scale dSᵀ q, dv = Pᵀ dout. scratch holds
+ * queries x keys floats (scale dS of one group). dq, dk and dv are overwritten.
  */
 export function backward(
   q: usize,
@@ -242,9 +292,12 @@ export function backward(
   causal: i32,
 ): void {
   const rowBytes = (width as usize) << 2;
+  const keyBytes = (keys as usize) << 2;
   const groups = (batch as usize) * (heads as usize);
-  zero(dk, (groups * (keys as usize) * (width as usize)) as i32);
-  zero(dv, (groups * (keys as usize) * (width as usize)) as i32);
+  if (width !== 32) {
+    zero(dk, (groups * (keys as usize) * (width as usize)) as i32);
+    zero(dv, (groups * (keys as usize) * (width as usize)) as i32);
+  }
   for (let group: usize = 0; group < groups; group++) {
     const qGroup = q + group * (queries as usize) * rowBytes;
     const dqGroup = dq + group * (queries as usize) * rowBytes;
@@ -253,29 +306,57 @@ export function backward(
     const vGroup = v + group * (keys as usize) * rowBytes;
     const dkGroup = dk + group * (keys as usize) * rowBytes;
     const dvGroup = dv + group * (keys as usize) * rowBytes;
+    const probsGroup = probs + group * (queries as usize) * keyBytes;
     for (let i = 0; i < queries; i++) {
-      const row = probs + (((group * (queries as usize) + (i as usize)) * (keys as usize)) << 2);
+      const row = probsGroup + (i as usize) * keyBytes;
+      const gradScores = scratch + (i as usize) * keyBytes;
       const query = qGroup + (i as usize) * rowBytes;
       const gradOut = doutGroup + (i as usize) * rowBytes;
       const gradQuery = dqGroup + (i as usize) * rowBytes;
-      zero(gradQuery, width);
       const last = visibleKeys(i, queries, keys, causal);
       let weighted: f32 = 0; // sum_j P_ij dP_ij
       for (let j = 0; j < last; j++) {
         const p = load<f32>(row + ((j as usize) << 2));
-        if (p === 0) continue;
-        const gradProb = dot(gradOut, vGroup + (j as usize) * rowBytes, width);
-        store<f32>(scratch + ((j as usize) << 2), gradProb);
+        const gradProb: f32 = p === 0 ? 0 : dot(gradOut, vGroup + (j as usize) * rowBytes, width);
+        store<f32>(gradScores + ((j as usize) << 2), gradProb);
         weighted += p * gradProb;
       }
       for (let j = 0; j < last; j++) {
         const p = load<f32>(row + ((j as usize) << 2));
+        const gradProb = load<f32>(gradScores + ((j as usize) << 2));
+        store<f32>(
+          gradScores + ((j as usize) << 2),
+          p === 0 ? (0 as f32) : scale * p * (gradProb - weighted),
+        );
+      }
+      if (width === 32) {
+        weightedSum32(gradScores, 4, kGroup, 0, last, gradQuery);
+        continue;
+      }
+      zero(gradQuery, width);
+      for (let j = 0; j < last; j++) {
+        const p = load<f32>(row + ((j as usize) << 2));
         if (p === 0) continue;
-        const gradScore = scale * p * (load<f32>(scratch + ((j as usize) << 2)) - weighted);
+        const gradScore = load<f32>(gradScores + ((j as usize) << 2));
         axpy(gradScore, kGroup + (j as usize) * rowBytes, gradQuery, width);
         axpy(gradScore, query, dkGroup + (j as usize) * rowBytes, width);
         axpy(p, gradOut, dvGroup + (j as usize) * rowBytes, width);
       }
+    }
+    if (width !== 32) continue;
+    // Key by key, down the columns of dS and P: each key's sums stay in registers.
+    for (let j = 0; j < keys; j++) {
+      const from = causal !== 0 ? max(0, j - (keys - queries)) : 0;
+      const column = (j as usize) << 2;
+      weightedSum32(scratch + column, keyBytes, qGroup, from, queries, dkGroup + (j as usize) * rowBytes);
+      weightedSum32(
+        probsGroup + column,
+        keyBytes,
+        doutGroup,
+        from,
+        queries,
+        dvGroup + (j as usize) * rowBytes,
+      );
     }
   }
 }

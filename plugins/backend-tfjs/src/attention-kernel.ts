@@ -233,7 +233,7 @@ export function kernelAttention(
       const dq = kernel.allocate(q.size);
       const dk = kernel.allocate(k.size);
       const dv = kernel.allocate(v.size);
-      const scratch = kernel.allocate(keys);
+      const scratch = kernel.allocate(queries * keys);
       kernel.exports.backward(
         qPointer,
         kPointer,

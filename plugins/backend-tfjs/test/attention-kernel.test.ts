@@ -42,15 +42,21 @@ function maxDifference(a: tf.Tensor, b: tf.Tensor): number {
 }
 
 describe('SIMD attention kernel', () => {
-  for (const causal of [true, false]) {
-    it(`${causal ? 'causal' : 'bidirectional'}, pad keys hidden: output and q / k / v gradients equal tfjs's (1e-5)`, async () => {
+  // Width 32 (the default heads) runs the kernel's register-blocked loops; 8 the generic ones.
+  for (const [causal, width] of [
+    [true, 8],
+    [false, 8],
+    [true, 32],
+    [false, 32],
+  ] as const) {
+    it(`${causal ? 'causal' : 'bidirectional'}, head width ${width}, pad keys hidden: output and q / k / v gradients equal tfjs's (1e-5)`, async () => {
       await selectEngine('cpu');
-      const random = Random.fromSeed(`attention-${causal}`);
-      // 2 sequences x 3 heads, 5 queries over 7 keys (queries at positions 2..6), head width 8.
-      const q = randomTensor([2, 3, 5, 8], random);
-      const k = randomTensor([2, 3, 7, 8], random);
-      const v = randomTensor([2, 3, 7, 8], random);
-      const upstream = randomTensor([2, 3, 5, 8], random);
+      const random = Random.fromSeed(`attention-${causal}-${width}`);
+      // 2 sequences x 3 heads, 5 queries over 7 keys (queries at positions 2..6).
+      const q = randomTensor([2, 3, 5, width], random);
+      const k = randomTensor([2, 3, 7, width], random);
+      const v = randomTensor([2, 3, 7, width], random);
+      const upstream = randomTensor([2, 3, 5, width], random);
       // Sequence 0 has pads at keys 0 and 3; sequence 1 has none.
       const valid = Float32Array.from([0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
       const options = { valid, causal, scale: 0.35 };
