@@ -1,9 +1,9 @@
-// Speed of the default tiny VLM, one JSON line per engine available. The shape is fixed so figures stay
+// Speed of the default tiny VLM, one JSON line per engine available and thread count. The shape is fixed so figures stay
 // comparable across commits: batch 32, prompt 64 + completion 96 tokens, one 64 px image (64 patches).
 // train: one supervised optimiser step (forward + backward + AdamW); model GFLOP/s = 6 x params x
 // tokens / time, tokens = batch x (image patches + prompt + completion), as ../../shared/bench does.
-// generate: batch 32 with the KV cache, 96 new tokens; generate_4x8: the EKIPL shape, 4 prompts x 8
-// samples. Run: npm run build && npm run bench.
+// generate: batch 32 with the KV cache, 96 new tokens, median of BENCH_STEPS (3) calls; generate_4x8:
+// the EKIPL shape, 4 prompts x 8 samples. Run: npm run build && npm run bench.
 // BENCH_ENGINES=wasm,cpu (default: wasm, plus tensorflow when @tensorflow/tfjs-node is installed);
 // BENCH_WORKERS=1,2 (default): one line per engine and thread count (the policy's `workers` option).
 import { spawnSync } from 'node:child_process';
