@@ -8,10 +8,12 @@
  * Pads are masked as keys and skipped by the position ids, so where the pads sit never changes the
  * result: generation (KV cache) and teacher-forced scoring agree.
  *
- * Departures for TensorFlow.js's wasm backend, where transposed and gather-gradient kernels are slow or
- * missing: every dense layer's gradient uses explicit transposes and plain 2-D matMuls (`linear`), the
- * token embedding is a one-hot matMul (gather's gradient needs UnsortedSegmentSum, absent on wasm), and
- * q / k / v are separate projections instead of one split tensor.
+ * Departures for TensorFlow.js's wasm backend, where transposed, batched and gather-gradient kernels are
+ * slow or missing: every dense layer's gradient uses explicit transposes and plain 2-D matMuls
+ * (`linear`), the token embedding copies rows and scatter-adds its gradient in JavaScript (gather's
+ * gradient needs UnsortedSegmentSum, absent on wasm), q / k / v are separate projections instead of one
+ * split tensor, and attention runs in the SIMD kernel (attention-kernel.ts) unless the engine is native.
+ * Generation on the kernel runs the decoder in kernel-decoding.ts, which mirrors `block` below.
  */
 import { Random } from '@ekipl/core';
 import * as tf from '@tensorflow/tfjs-core';
