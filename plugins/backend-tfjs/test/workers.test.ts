@@ -59,9 +59,13 @@ describe('data parallelism (workers: 2 = the main thread and one worker thread)'
       prompt,
       tokens: single.encode(`answer ${i}${'!'.repeat(i)}`),
     }));
+    let tensors = 0;
     for (let step = 0; step < 3; step++) {
       const one = await single.supervisedStep(examples, { learningRate: 3e-3 });
       const two = await parallel.supervisedStep(examples, { learningRate: 3e-3 });
+      // Received gradients are summed and disposed: no tensors left behind on the main thread.
+      if (step === 1) tensors = tf.memory().numTensors;
+      if (step === 2) expect(tf.memory().numTensors).toBe(tensors);
       expect(Math.abs(two.loss - one.loss) / one.loss).toBeLessThan(1e-5);
       expect(two.tokens).toBe(one.tokens);
       expect(Math.abs(two.gradNorm! - one.gradNorm!) / one.gradNorm!).toBeLessThan(1e-4);
