@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TfjsPolicy } from '@ekipl/backend-tfjs';
 import { startMockProviderServer } from '@ekipl/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { train } from '../src/index.js';
@@ -78,3 +79,66 @@ function listFiles(directory: string): string[] {
     return statSync(path).isDirectory() ? listFiles(path) : [path];
   });
 }
+
+describe('ekipl train when the policy fails mid-run', () => {
+  it('a dead worker at warm-start step 3: a known error naming the step, the weights of step 2 saved, the run marked failed', async () => {
+    const { tfjs, PolicyWorkerError } = await import('@ekipl/backend-tfjs');
+    const { definePlugin, z } = await import('@ekipl/core');
+    const { builtinPlugins } = await import('../src/builtin-plugins.js');
+    // The built-in tfjs policy whose third supervised step meets a worker that died.
+    const dying = definePlugin({
+      kind: 'policy',
+      name: 'dying-tfjs',
+      options: z.strictObject({ failAt: z.int(), tfjs: z.record(z.string(), z.unknown()) }),
+      async create(options, context) {
+        const policy = (await tfjs.create(tfjs.options.parse(options.tfjs), context)) as TfjsPolicy;
+        const supervisedStep = policy.supervisedStep.bind(policy);
+        let calls = 0;
+        policy.supervisedStep = async (...args) => {
+          if (++calls === options.failAt)
+            throw new PolicyWorkerError(
+              'worker 1 of 1',
+              'supervised',
+              policy.describeModel(),
+              'RuntimeError: Aborted()',
+            );
+          return supervisedStep(...args);
+        };
+        return policy;
+      },
+    });
+    const builtins = [
+      ...builtinPlugins,
+      { name: 'dying-tfjs', kind: 'policy' as const, packageName: 'test', load: async () => dying },
+    ];
+    const file = join(scratch, 'dying.yaml');
+    writeFileSync(
+      file,
+      `
+run: { name: dying, seed: 3, steps: 2, batchSize: 1, groupSize: 2, evalEvery: 0 }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy:
+  use: dying-tfjs
+  options: { failAt: 3, tfjs: { workers: 1, size: { dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 } } }
+auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 1 } }]
+warmStart: { steps: 5, batchSize: 2 }
+objective: { maxCompletionLength: 24 }
+`,
+    );
+    const out = join(scratch, 'dying-run');
+    const failure = await train({ config: file, out, builtins }).catch((error: unknown) => error);
+    const { EkiplError } = await import('@ekipl/core');
+    expect(EkiplError.isInstance(failure)).toBe(true);
+    const message = (failure as Error).message;
+    expect(message).toMatch(
+      /^warm-start step 3: policy worker 1 of 1 died during supervised \(RuntimeError: Aborted\(\)\); model dimension 16, layers 1/,
+    );
+    expect(message).toContain(`the weights after warm-start step 2 are saved in ${join(out, 'checkpoint')}`);
+    expect(existsSync(join(out, 'checkpoint', 'model.safetensors'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'status.json'), 'utf8'))).toMatchObject({
+      state: 'failed',
+      at: 'warm-start step 3',
+      lastUpdate: 'warm-start step 2',
+    });
+  });
+});

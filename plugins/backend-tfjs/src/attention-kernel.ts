@@ -118,6 +118,11 @@ export class AttentionKernel {
     this.exports = instance.exports as unknown as KernelExports;
   }
 
+  /** The size of this instance's memory (it grows, never shrinks). */
+  get bytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
   /** Frees every array. */
   reset(): void {
     this.top = firstFree;
@@ -163,6 +168,11 @@ function borrowKernel(): AttentionKernel {
 
 function returnKernel(kernel: AttentionKernel): void {
   idle.push(kernel);
+}
+
+/** Bytes held by the idle pool of attention instances (a memory diagnostic). */
+export function pooledKernelBytes(): number {
+  return idle.reduce((sum, kernel) => sum + kernel.bytes, 0);
 }
 
 /** True when the kernel can serve heads of this width (whole SIMD vectors). */

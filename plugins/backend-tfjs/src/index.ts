@@ -13,7 +13,14 @@ export {
   type OptimizerSettings,
   scheduledLearningRate,
 } from './optimizer.js';
-export { sampleToken, TfjsPolicy, type TfjsPolicyOptions } from './policy.js';
+export {
+  sampleToken,
+  TfjsPolicy,
+  type TfjsPolicyOptions,
+  type ThreadMemory,
+  threadMemory,
+} from './policy.js';
+export { PolicyWorkerError } from './replicas.js';
 export { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 export {
   type AttentionImplementation,

@@ -3,6 +3,7 @@
  * its whole state (moments and step) is saved and restored exactly.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { variableOf } from './variables.js';
 
 export interface OptimizerSettings {
   beta1: number;
@@ -61,8 +62,14 @@ export class AdamW {
     for (const name of names) {
       const parameter = parameters.get(name)!;
       if (!this.first.has(name)) {
-        this.first.set(name, tf.variable(tf.zerosLike(parameter), false));
-        this.second.set(name, tf.variable(tf.zerosLike(parameter), false));
+        this.first.set(
+          name,
+          variableOf(() => tf.zerosLike(parameter), false),
+        );
+        this.second.set(
+          name,
+          variableOf(() => tf.zerosLike(parameter), false),
+        );
       }
       const m = this.first.get(name)!;
       const v = this.second.get(name)!;

@@ -18,6 +18,7 @@ import {
   type TrainStepResult,
 } from '@ekipl/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { pooledKernelBytes } from './attention-kernel.js';
 import { ImagePatcher } from './images.js';
 import { KernelDecoding } from './kernel-decoding.js';
 import {
@@ -41,6 +42,7 @@ import {
   type TinyVlmConfig,
 } from './tiny-vlm.js';
 import { decodeTokens, encodeCompletion, encodePrompt, specialTokens } from './tokenizer.js';
+import { assignValues, variableOf } from './variables.js';
 
 export interface TfjsPolicyOptions {
   name: string;
@@ -59,6 +61,36 @@ export interface TfjsPolicyOptions {
 }
 
 const checkpointFormat = 'ekipl-tiny-vlm/1';
+
+/** What one thread of a policy holds in memory (a diagnostic: flat over steps when nothing leaks). */
+export interface ThreadMemory {
+  /** 'main', or 'worker N' (1-based) for the replicas. */
+  thread: string;
+  /** Live TensorFlow.js tensors and their bytes. */
+  tensors: number;
+  tensorBytes: number;
+  /** The wasm engine's heap (it grows, never shrinks); absent on other engines. */
+  heapBytes?: number;
+  /** The idle attention-kernel instances' memories. */
+  kernelBytes: number;
+}
+
+/**
+ * This thread's `ThreadMemory`; `collectGarbage` first runs V8's collector where node exposes it
+ * (`--expose-gc`), so that what is measured is what is still referenced.
+ */
+export function threadMemory(thread = 'main', collectGarbage = false): ThreadMemory {
+  if (collectGarbage) (globalThis as { gc?: () => void }).gc?.();
+  const { numTensors, numBytes } = tf.memory();
+  const heap = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.length;
+  return {
+    thread,
+    tensors: numTensors,
+    tensorBytes: numBytes,
+    ...(heap === undefined ? {} : { heapBytes: heap }),
+    kernelBytes: pooledKernelBytes(),
+  };
+}
 
 /**
  * A PolicyBackend on TensorFlow.js around the tiny VLM. All log-probs are of softmax(logits / T) at
@@ -95,6 +127,17 @@ export class TfjsPolicy implements PolicyBackend {
 
   decode(tokens: readonly number[]): string {
     return decodeTokens(tokens);
+  }
+
+  /** The model's size in words, for errors: `dimension 128, layers 4, ... (1.08 M parameters)`. */
+  describeModel(): string {
+    const { dimension, layers, heads, visionDimension, visionLayers, imageSize, maxPositions } =
+      this.options.config;
+    const millions = (this.parameterCount() / 1e6).toFixed(2);
+    return (
+      `dimension ${dimension}, layers ${layers}, heads ${heads}, vision ${visionDimension} x ${visionLayers} layers, ` +
+      `${imageSize} px images, ${maxPositions} positions (${millions} M parameters, engine ${tf.getBackend()})`
+    );
   }
 
   parameterCount(): number {
@@ -551,10 +594,15 @@ export class TfjsPolicy implements PolicyBackend {
     if (extra === 0) return [];
     if (this.replicas === undefined) {
       const { workers: _, ...options } = this.options;
+      const model = this.describeModel();
       this.replicas = Array.from(
         { length: extra },
-        () =>
-          new Replica({ options: { ...options, attention: this.model.attention }, engine: tf.getBackend() }),
+        (_, i) =>
+          new Replica(
+            { options: { ...options, attention: this.model.attention }, engine: tf.getBackend() },
+            `worker ${i + 1} of ${extra}`,
+            model,
+          ),
       );
     }
     return this.replicas;
@@ -580,10 +628,24 @@ export class TfjsPolicy implements PolicyBackend {
     }
   }
 
+  /**
+   * Memory of the main thread and of every started worker, in that order (see `threadMemory`).
+   */
+  async memory(options: { collectGarbage?: boolean } = {}): Promise<ThreadMemory[]> {
+    const collectGarbage = options.collectGarbage ?? false;
+    const workers = await Promise.all(
+      (this.replicas ?? []).map(async (replica, i) => ({
+        ...(await replica.call<ThreadMemory>({ type: 'memory', collectGarbage })),
+        thread: `worker ${i + 1}`,
+      })),
+    );
+    return [threadMemory('main', collectGarbage), ...workers];
+  }
+
   /** Replaces the weights (parameter order); a replica's copy. */
   setWeights(weights: readonly Float32Array[]): void {
     [...this.parameters.values()].forEach((parameter, i) => {
-      parameter.assign(tf.tensor(weights[i]!, parameter.shape));
+      assignValues(parameter, weights[i]!);
     });
     this.weightsVersion++;
   }
@@ -757,14 +819,17 @@ export class TfjsPolicy implements PolicyBackend {
     for (const [name, parameter] of this.parameters) {
       const stored = tensors[name];
       if (stored === undefined) throw new Error(`${directory}/model.safetensors has no tensor ${name}`);
-      parameter.assign(tf.tensor(stored.data, stored.shape));
+      assignValues(parameter, stored.data, stored.shape);
     }
     this.optimizer.dispose();
     const optimizerTensors = (await readSafetensors(join(directory, 'optimizer.safetensors'))).tensors;
     for (const [key, stored] of Object.entries(optimizerTensors)) {
       const [kind, ...rest] = key.split('.');
       const map = kind === 'first' ? this.optimizer.first : this.optimizer.second;
-      map.set(rest.join('.'), tf.variable(tf.tensor(stored.data, stored.shape), false));
+      map.set(
+        rest.join('.'),
+        variableOf(() => tf.tensor(stored.data, stored.shape), false),
+      );
     }
     this.optimizer.step = state.optimizer.step;
     this.weightsVersion++;

@@ -27,6 +27,7 @@ import {
 // tfjs-core alone registers no gradients; the umbrella package would. We need them for training.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { KernelDecoding } from './kernel-decoding.js';
+import { variableOf } from './variables.js';
 
 export interface TinyVlmConfig {
   /** Decoder width. */
@@ -175,7 +176,10 @@ export function initialParameters(config: TinyVlmConfig, seed: number): ModelPar
       for (let i = 0; i < size; i++) values[i] = scale * random.normal();
     }
     // tfjs variable names are global; ours live in the map, so two models can share a process.
-    parameters.set(name, tf.variable(tf.tensor(values, shape), true));
+    parameters.set(
+      name,
+      variableOf(() => tf.tensor(values, shape), true),
+    );
   }
   return parameters;
 }

@@ -12,8 +12,13 @@ import type {
   TrainBatch,
 } from '@ekipl/core';
 import { selectEngine } from './engine.js';
-import { TfjsPolicy } from './policy.js';
-import type { ReplicaRequest, ReplicaSetup } from './replicas.js';
+import { TfjsPolicy, threadMemory } from './policy.js';
+import {
+  isFatalEngineError,
+  type ReplicaAnswer,
+  type ReplicaRequest,
+  type ReplicaSetup,
+} from './replicas.js';
 
 const setup = workerData as ReplicaSetup;
 const ready = selectEngine(setup.engine as 'wasm' | 'cpu' | 'tensorflow').then(
@@ -47,6 +52,8 @@ async function answer(request: ReplicaRequest): Promise<unknown> {
       );
     case 'supervised':
       return policy.supervisedShard(request.examples as SupervisedExample[], request.totalTokens);
+    case 'memory':
+      return threadMemory('worker', request.collectGarbage);
   }
 }
 
@@ -56,12 +63,13 @@ parentPort!.on('message', ({ id, request }: { id: number; request: ReplicaReques
     try {
       const result = await answer(request);
       const transfer = shardTransfers(result);
-      parentPort!.postMessage({ id, result }, transfer);
+      parentPort!.postMessage({ id, result } satisfies ReplicaAnswer, transfer);
     } catch (error) {
       parentPort!.postMessage({
         id,
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      });
+        fatal: isFatalEngineError(error),
+      } satisfies ReplicaAnswer);
     }
   });
 });

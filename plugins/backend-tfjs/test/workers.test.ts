@@ -116,7 +116,7 @@ describe('data parallelism (workers: 2 = the main thread and one worker thread)'
     // The last request (the worker's share) is longer than the model's 256 positions.
     const requests = [...fine, { prompt: prompts[2]!, tokens: Array.from({ length: 300 }, () => 97) }];
     await expect(parallel.score(requests, 'current', 1)).rejects.toThrow(
-      /policy worker: .*exceeds the model's 256 positions/,
+      /policy worker 1 of 1: .*exceeds the model's 256 positions/,
     );
     const expected = (await single.score(fine, 'current', 1)).flat();
     (await parallel.score([...fine, ...fine], 'current', 1)).flat().forEach((value, i) => {

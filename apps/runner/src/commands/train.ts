@@ -7,6 +7,7 @@ import {
   createPromptTemplate,
   type Dataset,
   type EkiplComponents,
+  EkiplError,
   type EkiplStepSettings,
   ekiplStep,
   loadConfig,
@@ -45,8 +46,10 @@ export interface TrainResult {
  * `ekipl train -c CONFIG`: EKIPL steps on the configured dataset, policy, samplers, rewards, selector and
  * estimator. The run directory holds `config.yaml` (resolved), `metrics.jsonl` (one line per step and
  * per evaluation), `samples.jsonl` (every step's selected groups: texts, sources, rewards, advantages,
- * weights; model text as data, escape it before showing it), `warnings.log`, and `checkpoint/` (the
- * policy's weights and optimiser state, written atomically after the last step, or on Ctrl-C).
+ * weights; model text as data, escape it before showing it), `warnings.log`, `checkpoint/` (the
+ * policy's weights and optimiser state, written atomically after the last step, on Ctrl-C, or after a
+ * failure with the last completed update's weights) and `status.json` (`finished`, `interrupted`, or
+ * `failed` with the step and the error).
  * Plugins are created, and API keys checked, before any training work.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
@@ -76,64 +79,134 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let costTotal = 0;
   let evaluation: Record<string, number> = {};
   let completed = 0;
+  // Where the run is, so that a failure can say where it happened and what the weights hold.
+  const progress: Progress = { phase: 'warm-start step', step: 0 };
   log(`run directory ${runDirectory}`);
-  if (config.warmStart.steps > 0)
-    await warmStart(components, step, config, runDirectory, random, log, options.signal);
-  for (let index = 1; index <= steps && options.signal?.aborted !== true; index++) {
-    const started = performance.now();
-    const tasks = await batches.next();
-    const result = await ekiplStep(
-      step,
-      settings,
-      tasks,
-      random.split('step', index),
-      options.signal === undefined ? {} : { signal: options.signal },
-    );
-    costTotal += result.metrics['cost/usd'] ?? 0;
-    completed = index;
-    await appendFile(
-      join(runDirectory, 'metrics.jsonl'),
-      `${JSON.stringify({ step: index, ...result.metrics, 'cost/usd_total': costTotal })}\n`,
-    );
-    const samples = result.groups.map((group) => ({
-      step: index,
-      task: group.task.id,
-      answer: group.task.answer,
-      selected: group.selected.map((action, i) => ({
-        source: action.source,
-        text: action.text,
-        reward: action.reward,
-        advantage: action.advantage,
-        weight: group.weights[i],
-      })),
-    }));
-    await appendFile(
-      join(runDirectory, 'samples.jsonl'),
-      samples.map((sample) => JSON.stringify(sample)).join('\n') + '\n',
-    );
-    for (const warning of result.warnings) warn(warning);
-    log(progressLine(index, steps, result.metrics, (performance.now() - started) / 1000));
-    if (config.run.evalEvery > 0 && index % config.run.evalEvery === 0 && index < steps) {
-      evaluation = await evaluate(components, step, settings, config.run.evalLimit, index, runDirectory, log);
+  try {
+    if (config.warmStart.steps > 0)
+      await warmStart(components, step, config, runDirectory, random, log, progress, options.signal);
+    progress.phase = 'step';
+    for (let index = 1; index <= steps && options.signal?.aborted !== true; index++) {
+      progress.step = index;
+      const started = performance.now();
+      const tasks = await batches.next();
+      const result = await ekiplStep(
+        step,
+        settings,
+        tasks,
+        random.split('step', index),
+        options.signal === undefined ? {} : { signal: options.signal },
+      );
+      costTotal += result.metrics['cost/usd'] ?? 0;
+      completed = index;
+      progress.lastUpdate = `step ${index}`;
+      await appendFile(
+        join(runDirectory, 'metrics.jsonl'),
+        `${JSON.stringify({ step: index, ...result.metrics, 'cost/usd_total': costTotal })}\n`,
+      );
+      const samples = result.groups.map((group) => ({
+        step: index,
+        task: group.task.id,
+        answer: group.task.answer,
+        selected: group.selected.map((action, i) => ({
+          source: action.source,
+          text: action.text,
+          reward: action.reward,
+          advantage: action.advantage,
+          weight: group.weights[i],
+        })),
+      }));
+      await appendFile(
+        join(runDirectory, 'samples.jsonl'),
+        samples.map((sample) => JSON.stringify(sample)).join('\n') + '\n',
+      );
+      for (const warning of result.warnings) warn(warning);
+      log(progressLine(index, steps, result.metrics, (performance.now() - started) / 1000));
+      if (config.run.evalEvery > 0 && index % config.run.evalEvery === 0 && index < steps) {
+        evaluation = await evaluate(
+          components,
+          step,
+          settings,
+          config.run.evalLimit,
+          index,
+          runDirectory,
+          log,
+        );
+      }
+    }
+    if (config.run.evalEvery > 0 && completed > 0) {
+      evaluation = await evaluate(
+        components,
+        step,
+        settings,
+        config.run.evalLimit,
+        completed,
+        runDirectory,
+        log,
+      );
+    }
+    if (components.policy.save !== undefined && completed > 0) {
+      await components.policy.save(join(runDirectory, 'checkpoint'));
+      log(`checkpoint written to ${join(runDirectory, 'checkpoint')}`);
+    }
+  } catch (error) {
+    throw await failedRun(error, components, progress, runDirectory, log);
+  } finally {
+    await components.policy.dispose?.();
+  }
+  const interrupted = options.signal?.aborted === true;
+  await writeStatus(runDirectory, { state: interrupted ? 'interrupted' : 'finished', steps: completed });
+  return { runDirectory, steps: completed, evaluation, interrupted };
+}
+
+interface Progress {
+  /** What `step` counts: warm-start steps, then EKIPL steps. */
+  phase: 'warm-start step' | 'step';
+  /** The step being run (1-based; 0 before the first). */
+  step: number;
+  /** The last step whose update was applied (undefined: the weights are the initial ones). */
+  lastUpdate?: string;
+}
+
+/**
+ * A run that fails after it started: the weights as of the last completed update are saved (a worker's
+ * death leaves the main thread's weights whole), `status.json` marks the run failed with the error, and
+ * the error returned names the step. ekipl's own errors keep their kind (printed without a stack);
+ * anything else is a bug and is returned as it is.
+ */
+async function failedRun(
+  error: unknown,
+  components: RunComponents,
+  progress: Progress,
+  runDirectory: string,
+  log: (line: string) => void,
+): Promise<unknown> {
+  const where = `${progress.phase} ${progress.step}`;
+  let saved = '';
+  if (components.policy.save !== undefined && progress.lastUpdate !== undefined) {
+    const directory = join(runDirectory, 'checkpoint');
+    try {
+      await components.policy.save(directory);
+      saved = `; the weights after ${progress.lastUpdate} are saved in ${directory}`;
+      log(`checkpoint written to ${directory}`);
+    } catch (saveError) {
+      log(`could not save a checkpoint after the failure: ${String(saveError)}`);
     }
   }
-  if (config.run.evalEvery > 0 && completed > 0) {
-    evaluation = await evaluate(
-      components,
-      step,
-      settings,
-      config.run.evalLimit,
-      completed,
-      runDirectory,
-      log,
-    );
-  }
-  if (components.policy.save !== undefined && completed > 0) {
-    await components.policy.save(join(runDirectory, 'checkpoint'));
-    log(`checkpoint written to ${join(runDirectory, 'checkpoint')}`);
-  }
-  await components.policy.dispose?.();
-  return { runDirectory, steps: completed, evaluation, interrupted: options.signal?.aborted === true };
+  const message = error instanceof Error ? error.message : String(error);
+  await writeStatus(runDirectory, {
+    state: 'failed',
+    at: where,
+    ...(progress.lastUpdate === undefined ? {} : { lastUpdate: progress.lastUpdate }),
+    error: message,
+  }).catch(() => {});
+  if (ConfigError.isInstance(error) || !EkiplError.isInstance(error)) return error;
+  return new EkiplError(`${where}: ${message}${saved}`, { cause: error });
+}
+
+/** `status.json`: how the run ended (finished, interrupted, failed with its error). */
+async function writeStatus(runDirectory: string, status: Record<string, unknown>): Promise<void> {
+  await writeAtomically(join(runDirectory, 'status.json'), `${JSON.stringify(status, null, 2)}\n`);
 }
 
 /**
@@ -147,6 +220,7 @@ async function warmStart(
   runDirectory: string,
   random: Random,
   log: (line: string) => void,
+  progress: Progress,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const { policy } = components;
@@ -160,6 +234,7 @@ async function warmStart(
     config.warmStart.batchSize ?? config.run.batchSize * config.run.groupSize,
   );
   for (let index = 1; index <= config.warmStart.steps && signal?.aborted !== true; index++) {
+    progress.step = index;
     const tasks = await batches.next();
     const requests = tasks.map((task) => ({ prompt: step.renderPrompt(task), task }));
     const answers = await teacher.sampler.sample(requests, 1, {
@@ -173,6 +248,7 @@ async function warmStart(
     );
     if (examples.length === 0) continue;
     const result = await policy.supervisedStep(examples, { learningRate: config.warmStart.learningRate });
+    progress.lastUpdate = `warm-start step ${index}`;
     await appendFile(
       join(runDirectory, 'metrics.jsonl'),
       `${JSON.stringify({ warmStartStep: index, 'warmstart/loss': result.loss })}\n`,
