@@ -18,7 +18,6 @@ export {
   TfjsPolicy,
   type TfjsPolicyOptions,
   type ThreadMemory,
-  threadMemory,
 } from './policy.js';
 export { PolicyWorkerError } from './replicas.js';
 export { decodeSafetensors, encodeSafetensors } from './safetensors.js';

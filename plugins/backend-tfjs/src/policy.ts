@@ -73,23 +73,8 @@ export interface ThreadMemory {
   heapBytes?: number;
   /** The idle attention-kernel instances' memories. */
   kernelBytes: number;
-}
-
-/**
- * This thread's `ThreadMemory`; `collectGarbage` first runs V8's collector where node exposes it
- * (`--expose-gc`), so that what is measured is what is still referenced.
- */
-export function threadMemory(thread = 'main', collectGarbage = false): ThreadMemory {
-  if (collectGarbage) (globalThis as { gc?: () => void }).gc?.();
-  const { numTensors, numBytes } = tf.memory();
-  const heap = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.length;
-  return {
-    thread,
-    tensors: numTensors,
-    tensorBytes: numBytes,
-    ...(heap === undefined ? {} : { heapBytes: heap }),
-    kernelBytes: pooledKernelBytes(),
-  };
+  /** Decoded images cached by the thread's model copy (bounded). */
+  imageCacheBytes: number;
 }
 
 /**
@@ -639,7 +624,25 @@ export class TfjsPolicy implements PolicyBackend {
         thread: `worker ${i + 1}`,
       })),
     );
-    return [threadMemory('main', collectGarbage), ...workers];
+    return [this.localMemory('main', collectGarbage), ...workers];
+  }
+
+  /**
+   * This thread's `ThreadMemory`; `collectGarbage` first runs V8's collector where node exposes it
+   * (`--expose-gc`), so that what is measured is what is still referenced.
+   */
+  localMemory(thread: string, collectGarbage: boolean): ThreadMemory {
+    if (collectGarbage) (globalThis as { gc?: () => void }).gc?.();
+    const { numTensors, numBytes } = tf.memory();
+    const heap = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.length;
+    return {
+      thread,
+      tensors: numTensors,
+      tensorBytes: numBytes,
+      ...(heap === undefined ? {} : { heapBytes: heap }),
+      kernelBytes: pooledKernelBytes(),
+      imageCacheBytes: this.patcher.bytes,
+    };
   }
 
   /** Replaces the weights (parameter order); a replica's copy. */

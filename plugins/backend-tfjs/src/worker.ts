@@ -12,7 +12,7 @@ import type {
   TrainBatch,
 } from '@ekipl/core';
 import { selectEngine } from './engine.js';
-import { TfjsPolicy, threadMemory } from './policy.js';
+import { TfjsPolicy } from './policy.js';
 import {
   isFatalEngineError,
   type ReplicaAnswer,
@@ -53,7 +53,7 @@ async function answer(request: ReplicaRequest): Promise<unknown> {
     case 'supervised':
       return policy.supervisedShard(request.examples as SupervisedExample[], request.totalTokens);
     case 'memory':
-      return threadMemory('worker', request.collectGarbage);
+      return policy.localMemory('worker', request.collectGarbage);
   }
 }
 

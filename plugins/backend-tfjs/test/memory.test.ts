@@ -71,8 +71,9 @@ describe('memory stays flat over steps on the worker path (workers: 2, default m
       40,
     );
     expectFlat(before.threads, after.threads);
-    // The leak was ~4 MB a step here: 160 MB over these steps.
-    expect(after.rss - before.rss).toBeLessThan(40);
+    // The leak was 4-9 MB a step here: 160-380 MB over these steps. Allocators and V8's heaps settle
+    // by tens of MB on a busy machine, so the bound is loose; the exact checks are the threads' above.
+    expect(after.rss - before.rss).toBeLessThan(80);
   });
 
   it('RL steps: generate, reference scoring and trainStep', async () => {
@@ -110,6 +111,6 @@ describe('memory stays flat over steps on the worker path (workers: 2, default m
     };
     const { before, after } = await measure(policy, step, 5, 30);
     expectFlat(before.threads, after.threads);
-    expect(after.rss - before.rss).toBeLessThan(40);
+    expect(after.rss - before.rss).toBeLessThan(80);
   });
 });

@@ -5,8 +5,8 @@ import { type ObjectiveSettings, Random, type TrainBatch } from '@ekipl/core';
 import { objectiveConformance } from '@ekipl/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeSafetensors, parameterShapes, sampleToken } from '../src/index.js';
-import { smallConfig, smallPolicy, testPrompts } from './helpers.js';
+import { decodeSafetensors, ImagePatcher, parameterShapes, sampleToken } from '../src/index.js';
+import { smallConfig, smallPolicy, solidPng, testPrompts } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ekipl-tfjs-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -226,5 +226,22 @@ describe('backpropagation through the whole model', () => {
     const epsilon = 1e-3;
     const numeric = ((await shifted(epsilon)) - (await shifted(-epsilon))) / (2 * epsilon);
     expect(Math.abs(numeric - expected) / Math.abs(expected)).toBeLessThan(0.02);
+  });
+});
+
+describe('ImagePatcher', () => {
+  it('bounds its cache by bytes, oldest out, and serves repeats from it', async () => {
+    const imageBytes = 4 * 192 * 4; // 16 px, 8 px patches: 4 patches x 192 floats
+    const patcher = new ImagePatcher(16, 8, 3 * imageBytes);
+    const colors = ['#ff0000', '#00ff00', '#0000ff', '#ffffff', '#000000'];
+    const images = await Promise.all(
+      colors.map(async (color) => ({ data: await solidPng(color), mediaType: 'image/png' })),
+    );
+    const first = await patcher.patches(images[0]!);
+    expect(await patcher.patches(images[0]!)).toBe(first); // a repeat is the cached array
+    for (const image of images) await patcher.patches(image);
+    expect(patcher.bytes).toBe(3 * imageBytes);
+    expect(await patcher.patches(images[4]!)).toBe(await patcher.patches(images[4]!));
+    expect(await patcher.patches(images[0]!)).not.toBe(first); // evicted, decoded again
   });
 });
