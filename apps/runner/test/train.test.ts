@@ -20,7 +20,7 @@ auxiliary:
   - { use: oracle, name: expert, samples: 1, options: { accuracy: 1 } }
   - { use: openai, name: gpt, samples: 1, options: { model: gpt-4o, baseURL: '${baseURL}', maxRetries: 0, cache: { directory: cache } } }
 warmStart: { steps: 3, batchSize: 2 }
-objective: { maxCompletionLength: 24, learningRate: 1.0e-3 }
+objective: { maxCompletionLength: 256, learningRate: 1.0e-3 }
 prompt: { templates: { default: '{question}' } }
 `;
 
@@ -53,9 +53,10 @@ describe('ekipl train', () => {
     expect(steps[0]).toHaveProperty('source/expert/selected_share');
     expect(steps[0]).toHaveProperty('estimator/ess_mean');
     expect(steps[0]).toHaveProperty('cost/usd_total');
-    const evaluation = metrics.find((line) => 'eval/id/accuracy' in line);
-    expect(evaluation).toMatchObject({ step: 2 });
-    expect(evaluation).toHaveProperty('eval/ood/format');
+    // A before (step 0, after the warm start) and an after.
+    const evaluations = metrics.filter((line) => 'eval/id/accuracy' in line);
+    expect(evaluations.map((line) => line.step)).toEqual([0, 2]);
+    expect(evaluations[1]).toHaveProperty('eval/ood/format');
     expect(result.evaluation).toHaveProperty('eval/id/reward');
     const samples = readFileSync(join(run, 'samples.jsonl'), 'utf8')
       .trim()
@@ -122,7 +123,7 @@ policy:
   options: { failAt: 3, tfjs: { workers: 1, size: { dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 } } }
 auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 1 } }]
 warmStart: { steps: 5, batchSize: 2 }
-objective: { maxCompletionLength: 24 }
+objective: { maxCompletionLength: 256 }
 `,
     );
     const out = join(scratch, 'dying-run');
@@ -140,5 +141,38 @@ objective: { maxCompletionLength: 24 }
       at: 'warm-start step 3',
       lastUpdate: 'warm-start step 2',
     });
+  });
+});
+
+describe('ekipl train warm start', () => {
+  it('skips teacher answers longer than maxCompletionLength instead of learning their cut prefixes', async () => {
+    const file = join(scratch, 'short.yaml');
+    writeFileSync(
+      file,
+      `
+run: { name: short, seed: 3, steps: 0, batchSize: 1, groupSize: 2, evalEvery: 0 }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy:
+  use: tfjs
+  options: { workers: 1, size: { dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 } }
+auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 1, style: verbose } }]
+warmStart: { steps: 2, batchSize: 2 }
+objective: { maxCompletionLength: 24 }
+`,
+    );
+    const lines: string[] = [];
+    const result = await train({
+      config: file,
+      out: join(scratch, 'short-run'),
+      log: (line) => lines.push(line),
+    });
+    expect(result.steps).toBe(0);
+    // Every verbose answer is longer than 24 tokens: nothing was learnt, and the log says why.
+    const metrics = existsSync(join(result.runDirectory, 'metrics.jsonl'))
+      ? readFileSync(join(result.runDirectory, 'metrics.jsonl'), 'utf8')
+      : '';
+    expect(metrics).not.toContain('warmStartStep');
+    expect(lines.join('\n')).toContain('4 answers longer than maxCompletionLength skipped so far');
+    expect(existsSync(join(result.runDirectory, 'checkpoint'))).toBe(false);
   });
 });

@@ -9,15 +9,27 @@
  * - A density a source cannot report is the estimator's documented fallback, counted in its diagnostics.
  * - An auxiliary sampler that fails is not fatal: its actions are missing from the pool (recorded as
  *   `aux/<name>/failed`) and the mixture shares alpha_k are computed from what actually arrived.
- * - Auxiliary texts longer than `maxCompletionLength` tokens are cut to it (the policy could not have
- *   produced more), counted in `selected/truncated`.
+ * - An external text longer than the policy could have written (`maxCompletionLength` tokens, or the
+ *   room the model's positions leave after the prompt) is dropped from the pool before rewards and
+ *   selection, counted in `pool/dropped_overlength`: training on a cut prefix with the full text's
+ *   reward taught the policy answers without their end, and inflated the prefix's weight.
+ * - pi_old comes from generation for the policy's own samples only; every other text is scored, even
+ *   when its sampler returned tokens of its own (another vocabulary's ids, or another model's densities).
+ * - By default the k3 KL term applies to the policy's own samples only (k3 estimates
+ *   KL(pi_theta || pi_ref) from samples of pi_theta; on external texts it pulls back exactly where the
+ *   policy should learn), and negative advantages on external texts are kept; both are options.
  */
 import { type AdvantageSettings, groupAdvantages, isZeroAdvantageGroup, mean } from './advantages.js';
 import type { Action, ScoredAction, SelectedAction } from './contracts/action.js';
 import type { AuxiliarySampleResult, AuxiliarySampler } from './contracts/auxiliary-sampler.js';
 import type { Estimator, EstimatorDiagnostics, EstimatorGroup } from './contracts/estimator.js';
 import type { ObjectiveSettings } from './contracts/objective-settings.js';
-import type { PolicyBackend, TrainSequence, TrainStepResult } from './contracts/policy-backend.js';
+import type {
+  ObjectiveFeature,
+  PolicyBackend,
+  TrainSequence,
+  TrainStepResult,
+} from './contracts/policy-backend.js';
 import type { Prompt, SamplingSettings } from './contracts/prompt.js';
 import type { RewardFn, RewardValue } from './contracts/reward-fn.js';
 import type { Selector } from './contracts/selector.js';
@@ -61,7 +73,22 @@ export interface EkiplStepSettings {
   advantage: AdvantageSettings;
   /** mu: optimiser steps over the same batch. */
   numIterations: number;
+  /** How external (off-policy) texts are trained; defaults below. */
+  offPolicy?: OffPolicySettings;
 }
+
+export interface OffPolicySettings {
+  /** The KL term on the policy's own samples only (default), or on every selected text. */
+  klOn: 'policy' | 'all';
+  /**
+   * Negative advantages on external texts: `keep` (default) trains them down like any sample; `mask`
+   * gives them advantage 0 (no gradient; they still count in the group's baseline), since pushing down
+   * a text the policy would never write spends the gradient on raising arbitrary other tokens.
+   */
+  negatives: 'keep' | 'mask';
+}
+
+export const defaultOffPolicySettings: OffPolicySettings = { klOn: 'policy', negatives: 'keep' };
 
 /** What happened to one task in a step: its pool, the selected group, advantages and weights. */
 export interface StepGroup {
@@ -97,6 +124,7 @@ export async function ekiplStep(
 ): Promise<StepResult> {
   const { policy, auxiliary, rewards, selector, estimator } = components;
   const { groupSize, objective, sampling } = settings;
+  const offPolicy = settings.offPolicy ?? defaultOffPolicySettings;
   const now = options.now ?? (() => performance.now());
   const metrics: Record<string, number> = {};
   const warnings: string[] = [];
@@ -104,6 +132,7 @@ export async function ekiplStep(
   if (!policy.capabilities.train || policy.trainStep === undefined) {
     throw new PluginError(policy.name, `policy "${policy.name}" cannot train (capabilities.train is false)`);
   }
+  checkObjectiveFeatures(policy, objective, offPolicy);
   const prompts = tasks.map((task) => components.renderPrompt(task));
 
   // 1. Sampling. External calls start first so their latency hides behind local generation.
@@ -137,14 +166,24 @@ export async function ekiplStep(
   }
   metrics['tokens/generated'] = sum(policySamples.flat().map((sample) => sample.tokens.length));
 
+  const entropies = policySamples.flat().flatMap((sample) => sample.entropies ?? []);
+  if (entropies.length > 0) metrics['policy/entropy'] = mean(entropies);
   const pools: Action[][] = tasks.map((_, taskIndex) =>
     policySamples[taskIndex]!.map((sample) => ({
       source: 'policy',
       text: sample.text,
       tokens: sample.tokens,
       oldLogProbs: sample.logProbs,
+      samplingLogProb: sum(sample.samplingLogProbs ?? sample.logProbs),
     })),
   );
+  // Room for a completion after each prompt: external texts longer than the policy could write are dropped.
+  const rooms = await Promise.all(
+    prompts.map(async (prompt) =>
+      Math.min(objective.maxCompletionLength, (await policy.completionRoom?.(prompt)) ?? Infinity),
+    ),
+  );
+  let droppedOverlength = 0;
   auxiliary.forEach((source, k) => {
     const name = source.name;
     const outcome = auxiliaryResults[k]!;
@@ -160,12 +199,24 @@ export async function ekiplStep(
     }
     const result: AuxiliarySampleResult = outcome.value;
     let received = 0;
+    let dropped = 0;
     tasks.forEach((_, taskIndex) => {
       const actions = (result.actions[taskIndex] ?? []).slice(0, source.samples);
       received += actions.length;
-      for (const action of actions) pools[taskIndex]!.push({ ...action, source: name });
+      for (const action of actions) {
+        // Always the policy's own tokenisation, whatever the sampler returned.
+        const tokens = policy.encode(action.text);
+        if (tokens.length > rooms[taskIndex]!) {
+          dropped++;
+          continue;
+        }
+        const { oldLogProbs: _, ...external } = action;
+        pools[taskIndex]!.push({ ...external, source: name, tokens });
+      }
     });
+    droppedOverlength += dropped;
     metrics[`aux/${name}/received`] = received;
+    metrics[`aux/${name}/dropped_overlength`] = dropped;
     metrics[`aux/${name}/failed`] = 0;
     for (const [key, value] of Object.entries(result.metrics ?? {})) metrics[`aux/${name}/${key}`] = value;
     for (const warning of result.warnings ?? []) warnings.push(`${name}: ${warning}`);
@@ -192,21 +243,14 @@ export async function ekiplStep(
     return chosen.map((action, i) => ({ ...action, advantage: advantages[i]! }));
   });
 
-  // 5. Only selected auxiliary actions are tokenised and scored under pi_old (= the current weights,
-  // since nothing has been updated yet this step); reference log-probs only when beta > 0.
+  // 5. Only selected external actions are scored under pi_old (= the current weights, since nothing
+  // has been updated yet this step); reference log-probs only when beta > 0, by default only for the
+  // policy's own samples.
   const scoreStart = now();
-  let truncated = 0;
   const toScore: { action: SelectedAction; prompt: Prompt }[] = [];
   selectedGroups.forEach((group, taskIndex) => {
     for (const action of group) {
-      if (action.tokens !== undefined && action.oldLogProbs !== undefined) continue;
-      let tokens = policy.encode(action.text);
-      if (tokens.length > objective.maxCompletionLength) {
-        tokens = tokens.slice(0, objective.maxCompletionLength);
-        truncated++;
-      }
-      action.tokens = tokens;
-      toScore.push({ action, prompt: prompts[taskIndex]! });
+      if (action.source !== 'policy') toScore.push({ action, prompt: prompts[taskIndex]! });
     }
   });
   if (toScore.length > 0) {
@@ -219,16 +263,18 @@ export async function ekiplStep(
       action.oldLogProbs = scored[i]!;
     });
   }
-  const referenceLogProbs =
-    objective.beta > 0
-      ? await policy.score(
-          selectedGroups.flatMap((group, taskIndex) =>
-            group.map((action) => ({ prompt: prompts[taskIndex]!, tokens: action.tokens! })),
-          ),
-          'reference',
-          sampling.temperature,
-        )
-      : undefined;
+  const withKl = (action: SelectedAction) =>
+    objective.beta > 0 && (offPolicy.klOn === 'all' || action.source === 'policy');
+  const klRequests = selectedGroups.flatMap((group, taskIndex) =>
+    group.filter(withKl).map((action) => ({ action, prompt: prompts[taskIndex]!, tokens: action.tokens! })),
+  );
+  const referenceLogProbs = new Map<SelectedAction, number[]>();
+  if (klRequests.length > 0) {
+    const scored = await policy.score(klRequests, 'reference', sampling.temperature);
+    klRequests.forEach(({ action }, i) => {
+      referenceLogProbs.set(action, scored[i]!);
+    });
+  }
   // Densities of selected texts under samplers that can score text (local models), for the estimator.
   const behaviorLogProbs = await Promise.all(
     selectedGroups.map((group, taskIndex) =>
@@ -236,7 +282,7 @@ export async function ekiplStep(
     ),
   );
   metrics['time/score_s'] = (now() - scoreStart) / 1000;
-  metrics['selected/truncated'] = truncated;
+  metrics['pool/dropped_overlength'] = droppedOverlength;
 
   // 6. Importance weights per group, against the mixture the pool was actually drawn from.
   const estimates = selectedGroups.map((group, taskIndex) => {
@@ -250,6 +296,7 @@ export async function ekiplStep(
         oldLogProb: sum(action.oldLogProbs!),
         tokens: action.tokens!.length,
         behaviorLogProbs: behaviorLogProbs[taskIndex]![i]!,
+        ...(action.samplingLogProb === undefined ? {} : { samplingLogProb: action.samplingLogProb }),
       })),
     };
     const estimate = estimator.weights(estimatorGroup);
@@ -266,21 +313,24 @@ export async function ekiplStep(
   });
 
   // 7. The update: mu optimiser steps over the same batch.
+  let maskedNegatives = 0;
   const sequences: TrainSequence[] = selectedGroups.flatMap((group, taskIndex) =>
-    group.map((action, i) => ({
-      prompt: prompts[taskIndex]!,
-      tokens: action.tokens!,
-      oldLogProbs: action.oldLogProbs!,
-      advantage: action.advantage,
-      weight: estimates[taskIndex]!.weights[i]!,
-      source: action.source,
-    })),
+    group.map((action, i) => {
+      const masked = offPolicy.negatives === 'mask' && action.source !== 'policy' && action.advantage < 0;
+      if (masked) maskedNegatives++;
+      const reference = referenceLogProbs.get(action);
+      return {
+        prompt: prompts[taskIndex]!,
+        tokens: action.tokens!,
+        oldLogProbs: action.oldLogProbs!,
+        ...(reference === undefined ? {} : { refLogProbs: reference }),
+        advantage: masked ? 0 : action.advantage,
+        weight: estimates[taskIndex]!.weights[i]!,
+        source: action.source,
+      };
+    }),
   );
-  if (referenceLogProbs !== undefined) {
-    sequences.forEach((sequence, i) => {
-      sequence.refLogProbs = referenceLogProbs[i]!;
-    });
-  }
+  metrics['selected/masked_negatives'] = maskedNegatives;
   const trainStart = now();
   const train: TrainStepResult[] = [];
   for (let iteration = 0; iteration < settings.numIterations; iteration++) {
@@ -309,6 +359,25 @@ export async function ekiplStep(
   metrics['cost/usd'] = sum(pools.flat().map((action) => action.cost?.usd ?? 0));
   metrics['time/step_s'] = (now() - stepStart) / 1000;
   return { metrics, warnings, groups, train };
+}
+
+/** Settings that need an optional objective feature the backend does not declare are refused. */
+function checkObjectiveFeatures(
+  policy: PolicyBackend,
+  objective: ObjectiveSettings,
+  offPolicy: OffPolicySettings,
+): void {
+  const needed: ObjectiveFeature[] = [];
+  if (objective.beta > 0 && offPolicy.klOn === 'policy') needed.push('kl-per-sequence');
+  if (objective.offPolicyShaping !== undefined) needed.push('policy-shaping');
+  const missing = needed.filter((feature) => !(policy.capabilities.objective ?? []).includes(feature));
+  if (missing.length > 0) {
+    throw new PluginError(
+      policy.name,
+      `policy "${policy.name}" does not implement the objective feature(s) ${missing.join(', ')} these settings need ` +
+        '(klOn: policy with beta > 0 needs kl-per-sequence; offPolicyShaping needs policy-shaping)',
+    );
+  }
 }
 
 async function scoreAction(

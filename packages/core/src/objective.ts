@@ -16,8 +16,16 @@
  * outside [1 - clipLow, 1 + clipHigh], so the gradient is 0 exactly where the clip is strictly the
  * smaller branch (A > 0 and r > 1 + clipHigh, or A < 0 and r < 1 - clipLow) and r A otherwise.
  * Gradient of k3: 1 - exp(l_ref - l_theta).
+ *
+ * The KL term applies to a sequence exactly when it carries reference log-probs (the step attaches them
+ * to the policy's own samples: k3 estimates KL(pi_theta || pi_ref) only on samples from pi_theta).
+ *
+ * With `offPolicyShaping` (LUFFY), the tokens of an off-policy sequence use
+ *   term(i,t) = w_i * f(p) * A_i - beta * k3,  f(p) = p / (p + gamma),  p = exp(l_theta)
+ * unclipped; d f / d l_theta = p * gamma / (p + gamma)^2. Those tokens never count as clipped.
  */
 import type { ObjectiveSettings } from './contracts/objective-settings.js';
+import type { TrainSequence } from './contracts/policy-backend.js';
 
 export interface ObjectiveSequence {
   /** l_theta: per-token log-probs under the current weights (the variables of the gradient). */
@@ -29,13 +37,15 @@ export interface ObjectiveSequence {
   advantage: number;
   /** Estimator weight w_i. */
   weight: number;
+  /** The sequence is not the policy's own sample (`offPolicyShaping` applies to it). */
+  offPolicy?: boolean;
 }
 
 export interface ObjectiveEvaluation {
   loss: number;
   /** d loss / d l_theta(i, t). */
   gradient: number[][];
-  /** Mean k3 over tokens (computed even when beta = 0 if reference log-probs are given, else 0). */
+  /** Mean k3 over the tokens of sequences with reference log-probs (computed even when beta = 0), else 0. */
   kl: number;
   /** Share of tokens where the clip is strictly the smaller branch (their surrogate gradient is 0). */
   clipFraction: number;
@@ -44,8 +54,20 @@ export interface ObjectiveEvaluation {
 
 export type ObjectiveTerms = Pick<
   ObjectiveSettings,
-  'clipLow' | 'clipHigh' | 'beta' | 'aggregation' | 'maxCompletionLength'
+  'clipLow' | 'clipHigh' | 'beta' | 'aggregation' | 'maxCompletionLength' | 'offPolicyShaping'
 >;
+
+/** A batch's sequence as the objective reads it, with its current log-probs l_theta. */
+export function objectiveSequence(sequence: TrainSequence, logProbs: readonly number[]): ObjectiveSequence {
+  return {
+    logProbs,
+    oldLogProbs: sequence.oldLogProbs,
+    ...(sequence.refLogProbs === undefined ? {} : { refLogProbs: sequence.refLogProbs }),
+    advantage: sequence.advantage,
+    weight: sequence.weight,
+    offPolicy: sequence.source !== 'policy',
+  };
+}
 
 /** Value and gradient of the objective for a batch of sequences. */
 export function evaluateObjective(
@@ -56,6 +78,7 @@ export function evaluateObjective(
   const tokenWeights = aggregationWeights(sequences, settings);
   let objective = 0;
   let klSum = 0;
+  let klTokens = 0;
   let clipped = 0;
   let tokens = 0;
   const gradient = sequences.map((sequence, i) => {
@@ -70,19 +93,26 @@ export function evaluateObjective(
         `sequence ${i}: ${length} log-probs but ${sequence.refLogProbs.length} reference log-probs`,
       );
     }
-    if (beta > 0 && sequence.refLogProbs === undefined) {
-      throw new RangeError(`sequence ${i}: beta = ${beta} needs reference log-probs`);
-    }
     const tokenWeight = tokenWeights[i]!;
     const advantage = sequence.advantage;
+    const shapingGamma = sequence.offPolicy === true ? settings.offPolicyShaping?.gamma : undefined;
     const row = new Array<number>(length);
     for (let t = 0; t < length; t++) {
       const logProb = sequence.logProbs[t]!;
-      const ratio = Math.exp(logProb - sequence.oldLogProbs[t]!);
-      const clippedRatio = Math.min(Math.max(ratio, 1 - clipLow), 1 + clipHigh);
-      const clipBinds = (advantage > 0 && ratio > 1 + clipHigh) || (advantage < 0 && ratio < 1 - clipLow);
-      const surrogate = Math.min(ratio * advantage, clippedRatio * advantage);
-      const surrogateGradient = clipBinds ? 0 : ratio * advantage;
+      let surrogate: number;
+      let surrogateGradient: number;
+      let clipBinds = false;
+      if (shapingGamma !== undefined) {
+        const probability = Math.exp(logProb);
+        surrogate = (probability / (probability + shapingGamma)) * advantage;
+        surrogateGradient = ((probability * shapingGamma) / (probability + shapingGamma) ** 2) * advantage;
+      } else {
+        const ratio = Math.exp(logProb - sequence.oldLogProbs[t]!);
+        const clippedRatio = Math.min(Math.max(ratio, 1 - clipLow), 1 + clipHigh);
+        clipBinds = (advantage > 0 && ratio > 1 + clipHigh) || (advantage < 0 && ratio < 1 - clipLow);
+        surrogate = Math.min(ratio * advantage, clippedRatio * advantage);
+        surrogateGradient = clipBinds ? 0 : ratio * advantage;
+      }
       let kl = 0;
       let klGradient = 0;
       if (sequence.refLogProbs !== undefined) {
@@ -93,6 +123,7 @@ export function evaluateObjective(
       objective += tokenWeight * (sequence.weight * surrogate - beta * kl);
       row[t] = -tokenWeight * (sequence.weight * surrogateGradient - beta * klGradient);
       klSum += kl;
+      if (sequence.refLogProbs !== undefined) klTokens++;
       if (clipBinds) clipped++;
       tokens++;
     }
@@ -101,7 +132,7 @@ export function evaluateObjective(
   return {
     loss: -objective,
     gradient,
-    kl: tokens === 0 ? 0 : klSum / tokens,
+    kl: klTokens === 0 ? 0 : klSum / klTokens,
     clipFraction: tokens === 0 ? 0 : clipped / tokens,
     tokens,
   };

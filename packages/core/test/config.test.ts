@@ -279,7 +279,7 @@ describe('plugin loading', () => {
   it('an unknown name that is neither built-in nor installed lists the built-ins of that kind', async () => {
     const issues = await issuesOf('estimator: { use: ekipl-estimator-missing }\n');
     expect(issues[0]?.message).toMatch(
-      /unknown plugin "ekipl-estimator-missing": not a built-in \(built-in estimator plugins: snis, exact-is\), and no npm package "ekipl-estimator-missing" is installed in /,
+      /unknown plugin "ekipl-estimator-missing": not a built-in \(built-in estimator plugins: uncorrected, snis, exact-is\), and no npm package "ekipl-estimator-missing" is installed in /,
     );
   });
 });

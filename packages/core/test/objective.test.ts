@@ -145,13 +145,60 @@ describe('evaluateObjective: aggregations', () => {
     expect(result.loss).toBeCloseTo(-0.5, 12);
   });
 
-  it('rejects mismatched lengths and a missing reference when beta > 0', () => {
+  it('rejects mismatched lengths', () => {
     expect(() =>
       evaluateObjective([{ logProbs: [0, 0], oldLogProbs: [0], advantage: 1, weight: 1 }], base),
     ).toThrow(/2 log-probs but 1 old/);
-    expect(() => evaluateObjective([oneToken(1, 1)], { ...base, beta: 0.04 })).toThrow(
-      /needs reference log-probs/,
-    );
+  });
+
+  it('the KL term applies only to sequences with reference log-probs; kl is their mean k3', () => {
+    // Sequence 1: l_theta = -1, l_ref = -1.5: k3 = e^-0.5 + 0.5 - 1 = 0.10653065971263342.
+    // Sequence 2: no reference (an external text): surrogate only. r = 1, A = 1 for both.
+    const withReference = { logProbs: [-1], oldLogProbs: [-1], refLogProbs: [-1.5], advantage: 1, weight: 1 };
+    const without = { logProbs: [-1], oldLogProbs: [-1], advantage: 1, weight: 1 };
+    const result = evaluateObjective([withReference, without], { ...base, beta: 0.1 });
+    const k3 = Math.exp(-0.5) + 0.5 - 1;
+    // sequence-mean: ((1 - 0.1 k3) + 1) / 2
+    expect(result.loss).toBeCloseTo(-(2 - 0.1 * k3) / 2, 12);
+    expect(result.kl).toBeCloseTo(k3, 12);
+    // d/dl: sequence 1 -(1 - 0.1 (1 - e^-0.5)) / 2; sequence 2 -1 / 2 (no KL gradient).
+    expect(result.gradient[0]![0]).toBeCloseTo(-(1 - 0.1 * (1 - Math.exp(-0.5))) / 2, 12);
+    expect(result.gradient[1]![0]).toBeCloseTo(-0.5, 12);
+  });
+});
+
+describe('evaluateObjective: LUFFY policy shaping on off-policy sequences', () => {
+  const shaping = { ...base, offPolicyShaping: { gamma: 0.1 } };
+  it('p = 0.3, gamma 0.1, A = 2: f = 0.3 / 0.4 = 0.75, term 1.5; gradient -p gamma / (p + gamma)^2 A = -0.375', () => {
+    const sequence = {
+      logProbs: [Math.log(0.3)],
+      oldLogProbs: [Math.log(0.9)],
+      advantage: 2,
+      weight: 1,
+      offPolicy: true,
+    };
+    const result = evaluateObjective([sequence], shaping);
+    expect(result.loss).toBeCloseTo(-1.5, 12);
+    expect(result.gradient[0]![0]).toBeCloseTo(-((0.3 * 0.1) / 0.4 ** 2) * 2, 12);
+    expect(result.clipFraction).toBe(0);
+  });
+
+  it('is unclipped where the ratio would clip, and leaves on-policy sequences to the clipped ratio', () => {
+    // l_old far below l_theta: the ratio 5 would clip (gradient 0); shaping still gives a gradient.
+    const offPolicy = {
+      logProbs: [Math.log(0.5)],
+      oldLogProbs: [Math.log(0.1)],
+      advantage: 1,
+      weight: 1,
+      offPolicy: true,
+    };
+    const onPolicy = { ...offPolicy, offPolicy: false };
+    const shaped = evaluateObjective([offPolicy, onPolicy], shaping);
+    // sequence-mean over 2: f(0.5) = 0.5 / 0.6; clipped ratio 1.2.
+    expect(shaped.loss).toBeCloseTo(-(0.5 / 0.6 + 1.2) / 2, 12);
+    expect(shaped.gradient[0]![0]).toBeCloseTo(-((0.5 * 0.1) / 0.6 ** 2) / 2, 12);
+    expect(shaped.gradient[1]![0]).toBe(-0);
+    expect(shaped.clipFraction).toBe(0.5);
   });
 });
 
@@ -168,7 +215,15 @@ describe('evaluateObjective: gradient equals central finite differences (1e-6 re
     for (const clip of clips) {
       for (const beta of betas) {
         it(`${aggregation}, eps ${clip.clipLow}/${clip.clipHigh}, beta ${beta}`, () => {
-          const settings: ObjectiveTerms = { ...clip, beta, aggregation, maxCompletionLength: 8 };
+          // Every other case shapes its off-policy sequences (LUFFY, gamma 0.1).
+          const shaped = (clips.indexOf(clip) + betas.indexOf(beta)) % 2 === 1;
+          const settings: ObjectiveTerms = {
+            ...clip,
+            beta,
+            aggregation,
+            maxCompletionLength: 8,
+            ...(shaped ? { offPolicyShaping: { gamma: 0.1 } } : {}),
+          };
           const random = Random.fromSeed(`${aggregation}/${clip.clipLow}/${clip.clipHigh}/${beta}`);
           const sequences = randomBatch(random, settings);
           const { gradient } = evaluateObjective(sequences, settings);
@@ -225,10 +280,13 @@ function randomBatch(random: Random, settings: ObjectiveTerms): ObjectiveSequenc
         }
       }
     });
+    const refLogProbs = oldLogProbs.map((old) => old + 0.5 * random.normal());
+    // A third are external texts: off-policy (shaped when the settings say so) and without a KL term.
+    const offPolicy = random.float() < 1 / 3;
     return {
       logProbs,
       oldLogProbs,
-      refLogProbs: oldLogProbs.map((old) => old + 0.5 * random.normal()),
+      ...(offPolicy ? { offPolicy } : { refLogProbs }),
       advantage: random.normal(),
       weight: 0.2 + 2.8 * random.float(),
     };

@@ -1,7 +1,9 @@
 import {
   type Aggregation,
   evaluateObjective,
+  type ObjectiveFeature,
   type ObjectiveSettings,
+  objectiveSequence,
   type PolicyBackend,
   type Prompt,
   Random,
@@ -45,7 +47,9 @@ const defaultPrompts: Prompt[] = [
 
 /**
  * Proves a trainable backend minimises ekipl's objective: for every aggregation, with and without the
- * KL term, symmetric and clip-higher clipping, and estimator weights != 1, on random batches of the
+ * KL term, symmetric and clip-higher clipping, and estimator weights != 1, plus each optional feature
+ * the backend declares in `capabilities.objective` (the KL term on the policy's samples only; LUFFY's
+ * shaping of off-policy tokens), on random batches of the
  * backend's own samples, the loss and the gradient with respect to the per-token log-probs that the
  * backend computes (`objectiveGradient`) equal core's reference implementation, and the loss
  * `trainStep` reports at the starting weights equals it too.
@@ -64,14 +68,37 @@ export async function objectiveConformance(
   const temperature = options.temperature ?? 0.9;
   const prompts = options.prompts ?? defaultPrompts;
   const aggregations: Aggregation[] = ['sequence-mean', 'token-mean', 'fixed-length'];
-  const variants = [
-    { clipLow: 0.2, clipHigh: 0.2, beta: 0 },
-    { clipLow: 0.2, clipHigh: 0.28, beta: 0.04 },
+  // Each optional objective feature is checked when the backend declares it (and only then).
+  const variants: {
+    clipLow: number;
+    clipHigh: number;
+    beta: number;
+    klPerSequence?: boolean;
+    offPolicyShaping?: { gamma: number };
+    needs: ObjectiveFeature[];
+  }[] = [
+    { clipLow: 0.2, clipHigh: 0.2, beta: 0, needs: [] },
+    { clipLow: 0.2, clipHigh: 0.28, beta: 0.04, needs: [] },
+    { clipLow: 0.2, clipHigh: 0.28, beta: 0.04, klPerSequence: true, needs: ['kl-per-sequence'] },
+    {
+      clipLow: 0.2,
+      clipHigh: 0.2,
+      beta: 0.04,
+      klPerSequence: true,
+      offPolicyShaping: { gamma: 0.1 },
+      needs: ['kl-per-sequence', 'policy-shaping'],
+    },
   ];
   const cases: ObjectiveConformanceCase[] = [];
   for (const aggregation of aggregations) {
-    for (const variant of variants) {
-      const name = `${aggregation}, eps ${variant.clipLow}/${variant.clipHigh}, beta ${variant.beta}`;
+    for (const { needs, klPerSequence, ...variant } of variants) {
+      const features = [
+        ...(klPerSequence === true ? ['KL on policy samples only'] : []),
+        ...(variant.offPolicyShaping === undefined
+          ? []
+          : [`shaping gamma ${variant.offPolicyShaping.gamma}`]),
+      ];
+      const name = `${aggregation}, eps ${variant.clipLow}/${variant.clipHigh}, beta ${variant.beta}${features.map((feature) => `, ${feature}`).join('')}`;
       const random = Random.fromSeed(options.seed ?? 1).split('objective-conformance', name);
       const maxTokens = options.maxTokens ?? 12;
       const objective: ObjectiveSettings = {
@@ -82,6 +109,10 @@ export async function objectiveConformance(
         learningRate: 1e-3,
       };
       const backend = await createBackend();
+      if (needs.some((feature) => !(backend.capabilities.objective ?? []).includes(feature))) {
+        await backend.dispose?.();
+        continue;
+      }
       if (
         !backend.capabilities.train ||
         backend.trainStep === undefined ||
@@ -95,10 +126,11 @@ export async function objectiveConformance(
         samplesPerPrompt: options.samplesPerPrompt ?? 3,
         maxTokens,
         temperature,
+        klPerSequence: klPerSequence === true,
       });
       const current = await backend.score(batch.sequences, 'current', temperature);
       const reference = evaluateObjective(
-        batch.sequences.map((sequence, i) => ({ ...sequence, logProbs: current[i]! })),
+        batch.sequences.map((sequence, i) => objectiveSequence(sequence, current[i]!)),
         objective,
       );
       const probe = await backend.objectiveGradient(batch, objective, temperature);
@@ -151,7 +183,7 @@ async function randomBatch(
   prompts: readonly Prompt[],
   random: Random,
   objective: ObjectiveSettings,
-  settings: { samplesPerPrompt: number; maxTokens: number; temperature: number },
+  settings: { samplesPerPrompt: number; maxTokens: number; temperature: number; klPerSequence: boolean },
 ): Promise<TrainBatch> {
   const samples = await backend.generate(prompts, settings.samplesPerPrompt, {
     temperature: settings.temperature,
@@ -186,7 +218,8 @@ async function randomBatch(
     const referenceLogProbs = await backend.score(sequences, 'reference', settings.temperature);
     sequences.forEach((sequence, i) => {
       // Shifted too, so the KL term is not trivially zero at the starting weights.
-      sequence.refLogProbs = referenceLogProbs[i]!.map((logProb) => logProb + 0.3 * random.normal());
+      const shifted = referenceLogProbs[i]!.map((logProb) => logProb + 0.3 * random.normal());
+      if (!settings.klPerSequence || sequence.source === 'policy') sequence.refLogProbs = shifted;
     });
   }
   return { sequences };

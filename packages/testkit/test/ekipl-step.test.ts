@@ -103,10 +103,31 @@ describe('ekiplStep with scripted rewards', () => {
     expect(scoreCalls[0]!.tokens.map((tokens) => parts.policy.decode(tokens))).toEqual(['3', '3', '5', '5']);
   });
 
-  it('scores every selected sequence under the reference weights when beta > 0', async () => {
+  it("beta > 0: reference log-probs (the KL term) for the policy's own samples only, by default", async () => {
     const parts = components();
     const withKl = { ...settings, objective: { ...settings.objective, beta: 0.04 } };
     const result = await ekiplStep(parts, withKl, tasks, Random.fromSeed(1));
+    // Selected: a = policy, policy, expert, expert; b = expert, expert, policy, policy.
+    expect(parts.policy.scoreCalls.map((call) => [call.which, call.tokens.length])).toEqual([
+      ['current', 4],
+      ['reference', 4],
+    ]);
+    const batch = parts.policy.trainBatches[0]!;
+    for (const sequence of batch.sequences) {
+      if (sequence.source === 'policy') expect(sequence.refLogProbs).toHaveLength(sequence.tokens.length);
+      else expect(sequence.refLogProbs).toBeUndefined();
+    }
+    expect(result.metrics['train/kl']).toBe(0); // nothing trained yet: current = reference
+  });
+
+  it("klOn: all scores every selected sequence under the reference weights (before 0.2's default)", async () => {
+    const parts = components();
+    const withKl = {
+      ...settings,
+      objective: { ...settings.objective, beta: 0.04 },
+      offPolicy: { klOn: 'all', negatives: 'keep' } as const,
+    };
+    await ekiplStep(parts, withKl, tasks, Random.fromSeed(1));
     expect(parts.policy.scoreCalls.map((call) => [call.which, call.tokens.length])).toEqual([
       ['current', 4],
       ['reference', 8],
@@ -115,7 +136,114 @@ describe('ekiplStep with scripted rewards', () => {
     expect(batch.sequences.every((sequence) => sequence.refLogProbs?.length === sequence.tokens.length)).toBe(
       true,
     );
-    expect(result.metrics['train/kl']).toBe(0); // nothing trained yet: current = reference
+  });
+
+  it('refuses settings that need an objective feature the policy does not declare', async () => {
+    const policy = createFakePolicy({ script: policyScript });
+    Object.assign(policy, { capabilities: { train: true } });
+    const withKl = { ...settings, objective: { ...settings.objective, beta: 0.04 } };
+    await expect(ekiplStep(components({ policy }), withKl, tasks, Random.fromSeed(1))).rejects.toThrow(
+      /does not implement the objective feature\(s\) kl-per-sequence/,
+    );
+  });
+
+  it('drops external texts longer than maxCompletionLength before rewards and selection (issue 10, item 1)', async () => {
+    // The expert's right answer padded past 8 tokens: before, it won the selection and was trained as
+    // a cut prefix with the full text's reward.
+    const verbose = createFakeSampler({
+      name: 'verbose',
+      answer: (request) => `${request.task.answer} because I counted them all`,
+    });
+    const estimator = createUnitEstimator();
+    const parts = components({ estimator, auxiliary: [{ name: 'verbose', sampler: verbose, samples: 2 }] });
+    const short = { ...settings, objective: { ...settings.objective, maxCompletionLength: 8 } };
+    const result = await ekiplStep(parts, short, tasks, Random.fromSeed(1));
+    expect(result.metrics['pool/dropped_overlength']).toBe(4);
+    expect(result.metrics['aux/verbose/dropped_overlength']).toBe(4);
+    expect(result.metrics['aux/verbose/received']).toBe(4);
+    for (const group of result.groups) {
+      expect(group.candidates.every((action) => action.source === 'policy')).toBe(true);
+    }
+    expect(estimator.groups[0]!.mixture).toEqual({ policy: 1 });
+    const trained = parts.policy.trainBatches[0]!.sequences;
+    expect(trained.every((sequence) => sequence.tokens.length <= 8)).toBe(true);
+  });
+
+  it("drops external texts longer than the policy's completionRoom after the prompt", async () => {
+    const policy = createFakePolicy({ script: policyScript, seed: 5 });
+    Object.assign(policy, { completionRoom: () => 1 }); // only the end-of-sequence token fits
+    const result = await ekiplStep(components({ policy }), settings, tasks, Random.fromSeed(1));
+    // Every expert ("3", "5") and novice ("x") text is 2 tokens.
+    expect(result.metrics['pool/dropped_overlength']).toBe(8);
+  });
+
+  it('scores an external text under pi_old even when its sampler returned tokens and log-probs (issue 10, item 5)', async () => {
+    const confident = createFakeSampler({
+      name: 'confident',
+      answer: (request) => ({ text: request.task.answer, tokens: [999], oldLogProbs: [0] }),
+    });
+    const parts = components({ auxiliary: [{ name: 'confident', sampler: confident, samples: 2 }] });
+    const result = await ekiplStep(parts, settings, tasks, Random.fromSeed(1));
+    expect(parts.policy.scoreCalls[0]!.tokens.map((tokens) => parts.policy.decode(tokens))).toEqual([
+      '3',
+      '3',
+      '5',
+      '5',
+    ]);
+    const external = result.groups[0]!.selected.find((action) => action.source === 'confident')!;
+    expect(external.tokens).toEqual(parts.policy.encode('3'));
+    expect(external.oldLogProbs).toHaveLength(2);
+    expect(external.oldLogProbs![0]).toBeLessThan(0);
+  });
+
+  it('offPolicyNegatives: mask zeroes negative advantages on external texts only (issue 10, item 7)', async () => {
+    // A selector that keeps the expert's right answers (reward 1) and the novice's wrong ones (0).
+    const byIndex = {
+      ...stableTopSelector,
+      name: 'by-index',
+      select: (candidates: readonly { index: number }[]) =>
+        [4, 5, 6, 7].map((index) => candidates.find((candidate) => candidate.index === index)!),
+    } as unknown as typeof stableTopSelector;
+    const parts = components({ selector: byIndex });
+    const masked = { ...settings, offPolicy: { klOn: 'policy', negatives: 'mask' } as const };
+    const result = await ekiplStep(parts, masked, tasks, Random.fromSeed(1));
+    const group = result.groups[1]!;
+    expect(group.selected.map((action) => action.source)).toEqual(['expert', 'expert', 'novice', 'novice']);
+    // The group's advantages are unchanged (the novice's still count in the baseline) ...
+    expect(group.selected[0]!.advantage).toBeCloseTo(0.8658754297607016, 12);
+    expect(group.selected[2]!.advantage).toBeCloseTo(-0.8658754297607016, 12);
+    // ... but the update trains the novice's texts with advantage 0.
+    const trained = parts.policy.trainBatches[0]!.sequences.map((sequence) => sequence.advantage);
+    expect(trained.slice(4)).toEqual([group.selected[0]!.advantage, group.selected[1]!.advantage, 0, 0]);
+    expect(result.metrics['selected/masked_negatives']).toBe(4);
+  });
+
+  it("logs policy/entropy and gives the estimator the policy samples' sampling density", async () => {
+    const estimator = createUnitEstimator();
+    const policy = createFakePolicy({ script: policyScript, seed: 5 });
+    const generate = policy.generate.bind(policy);
+    // Pretend top-p cut half the mass at each token, and each token came from a distribution of entropy 0.5.
+    Object.assign(policy, {
+      generate: async (...args: Parameters<typeof generate>) =>
+        (await generate(...args)).map((samples) =>
+          samples.map((sample) => ({
+            ...sample,
+            samplingLogProbs: sample.logProbs.map((logProb) => logProb + Math.log(2)),
+            entropies: sample.tokens.map(() => 0.5),
+          })),
+        ),
+    });
+    const result = await ekiplStep(components({ policy, estimator }), settings, tasks, Random.fromSeed(1));
+    expect(result.metrics['policy/entropy']).toBe(0.5);
+    const policyAction = estimator.groups[0]!.actions[0]!;
+    expect(policyAction.source).toBe('policy');
+    expect(policyAction.samplingLogProb).toBeCloseTo(
+      policyAction.oldLogProb + policyAction.tokens * Math.log(2),
+      12,
+    );
+    const external = estimator.groups[0]!.actions[2]!;
+    expect(external.source).toBe('expert');
+    expect(external.samplingLogProb).toBeUndefined();
   });
 
   it('gives the estimator each pool mixture and pi_old sequence densities', async () => {

@@ -25,17 +25,37 @@ class AlwaysTokenMeanPolicy extends FakePolicy {
   }
 }
 
+/** Declares LUFFY shaping but trains every token on the clipped ratio. */
+class IgnoresShapingPolicy extends FakePolicy {
+  override async objectiveGradient(batch: TrainBatch, objective: ObjectiveSettings, temperature: number) {
+    const { offPolicyShaping: _, ...unshaped } = objective;
+    return super.objectiveGradient(batch, unshaped, temperature);
+  }
+}
+
+/** Declares the per-sequence KL but applies the KL term to every sequence (l_ref = 0 where it has none). */
+class KlEverywherePolicy extends FakePolicy {
+  override async objectiveGradient(batch: TrainBatch, objective: ObjectiveSettings, temperature: number) {
+    const sequences = batch.sequences.map((sequence) => ({
+      ...sequence,
+      refLogProbs:
+        objective.beta > 0 ? (sequence.refLogProbs ?? sequence.tokens.map(() => 0)) : sequence.refLogProbs,
+    }));
+    return super.objectiveGradient({ sequences }, objective, temperature);
+  }
+}
+
 describe('objectiveConformance', () => {
   it('passes a backend that computes the objective correctly, on every case', async () => {
     const report = await objectiveConformance(() => new FakePolicy({ seed: 3 }));
-    expect(report.cases.map((result) => result.name)).toEqual([
-      'sequence-mean, eps 0.2/0.2, beta 0',
-      'sequence-mean, eps 0.2/0.28, beta 0.04',
-      'token-mean, eps 0.2/0.2, beta 0',
-      'token-mean, eps 0.2/0.28, beta 0.04',
-      'fixed-length, eps 0.2/0.2, beta 0',
-      'fixed-length, eps 0.2/0.28, beta 0.04',
-    ]);
+    expect(report.cases.map((result) => result.name)).toEqual(
+      ['sequence-mean', 'token-mean', 'fixed-length'].flatMap((aggregation) => [
+        `${aggregation}, eps 0.2/0.2, beta 0`,
+        `${aggregation}, eps 0.2/0.28, beta 0.04`,
+        `${aggregation}, eps 0.2/0.28, beta 0.04, KL on policy samples only`,
+        `${aggregation}, eps 0.2/0.2, beta 0.04, KL on policy samples only, shaping gamma 0.1`,
+      ]),
+    );
     for (const result of report.cases) {
       expect(result.gradientError).toBeLessThan(1e-9);
       expect(result.lossError).toBeLessThan(1e-9);
@@ -45,7 +65,7 @@ describe('objectiveConformance', () => {
 
   it('fails a backend that puts the estimator weight inside the clip', async () => {
     await expect(objectiveConformance(() => new WeightInsideClipPolicy({ seed: 3 }))).rejects.toThrow(
-      /objective conformance failed in 6 of 6 cases/,
+      /objective conformance failed in 12 of 12 cases/,
     );
   });
 
@@ -54,9 +74,44 @@ describe('objectiveConformance', () => {
       (caught) => caught,
     );
     expect(error).toBeInstanceOf(ConformanceError);
-    expect(error.message).toMatch(/failed in 4 of 6 cases/);
+    expect(error.message).toMatch(/failed in 8 of 12 cases/);
     expect(error.message).toMatch(/sequence-mean, eps 0.2\/0.2, beta 0: gradient error/);
     expect(error.message).not.toMatch(/ token-mean, eps/);
+  });
+
+  it('fails a backend that ignores LUFFY shaping only in the shaping cases', async () => {
+    const error = await objectiveConformance(() => new IgnoresShapingPolicy({ seed: 3 })).catch(
+      (caught) => caught,
+    );
+    expect(error.message).toMatch(/failed in 3 of 12 cases/);
+    expect(
+      error.message
+        .split('\n')
+        .slice(1)
+        .every((line: string) => line.includes('shaping gamma 0.1')),
+    ).toBe(true);
+  });
+
+  it('fails a backend that puts the KL term on every sequence only where it should not', async () => {
+    const error = await objectiveConformance(() => new KlEverywherePolicy({ seed: 3 })).catch(
+      (caught) => caught,
+    );
+    expect(error.message).toMatch(/failed in 6 of 12 cases/);
+    expect(
+      error.message
+        .split('\n')
+        .slice(1)
+        .every((line: string) => line.includes('KL on policy samples only')),
+    ).toBe(true);
+  });
+
+  it('checks an optional feature only when the backend declares it', async () => {
+    const report = await objectiveConformance(() => {
+      const policy = new FakePolicy({ seed: 3 });
+      Object.assign(policy, { capabilities: { train: true } });
+      return policy;
+    });
+    expect(report.cases).toHaveLength(6);
   });
 
   it('refuses a backend that cannot train', async () => {

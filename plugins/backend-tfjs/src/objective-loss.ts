@@ -9,7 +9,11 @@ export interface ObjectiveTensors {
   /** 1 at completion-token columns, [B, T]. */
   mask: tf.Tensor2D;
   old: tf.Tensor2D;
+  /** Reference log-probs (0 where a sequence has none), with `klMask` [B, 1]: 1 for sequences that have them. */
   reference?: tf.Tensor2D;
+  klMask?: tf.Tensor2D;
+  /** 1 for off-policy sequences, [B, 1]: present when `offPolicyShaping` is set. */
+  offPolicy?: tf.Tensor2D;
   /** The aggregation's factor for each token (0 off the completion), [B, T]. */
   coefficient: tf.Tensor2D;
   /** [B, 1] */
@@ -21,25 +25,44 @@ export interface ObjectiveTensors {
 export function objectiveLoss(
   logProbs: tf.Tensor,
   t: ObjectiveTensors,
-  settings: Pick<ObjectiveSettings, 'clipLow' | 'clipHigh' | 'beta'>,
+  settings: Pick<ObjectiveSettings, 'clipLow' | 'clipHigh' | 'beta' | 'offPolicyShaping'>,
 ) {
   const valid = tf.cast(t.mask, 'bool');
   const ratio = tf.exp(tf.where(valid, tf.sub(logProbs, t.old), tf.zerosLike(logProbs)));
   const clippedRatio = tf.clipByValue(ratio, 1 - settings.clipLow, 1 + settings.clipHigh);
-  const surrogate = tf.minimum(tf.mul(ratio, t.advantage), tf.mul(clippedRatio, t.advantage));
-  let term = tf.mul(t.weight, surrogate);
-  let kl: tf.Tensor = tf.scalar(0);
-  if (t.reference !== undefined) {
-    const difference = tf.where(valid, tf.sub(t.reference, logProbs), tf.zerosLike(logProbs));
-    const k3 = tf.sub(tf.sub(tf.exp(difference), difference), 1);
-    kl = tf.sum(tf.mul(k3, t.mask));
-    if (settings.beta > 0) term = tf.sub(term, tf.mul(settings.beta, k3));
-  }
-  const loss = tf.neg(tf.sum(tf.mul(t.coefficient, term)));
-  const binds = tf.logicalOr(
+  let surrogate = tf.minimum(tf.mul(ratio, t.advantage), tf.mul(clippedRatio, t.advantage));
+  let binds = tf.logicalOr(
     tf.logicalAnd(tf.greater(t.advantage, 0), tf.greater(ratio, 1 + settings.clipHigh)),
     tf.logicalAnd(tf.less(t.advantage, 0), tf.less(ratio, 1 - settings.clipLow)),
   );
+  if (settings.offPolicyShaping !== undefined && t.offPolicy !== undefined) {
+    // LUFFY: f(p) = p / (p + gamma) times the advantage, unclipped, on off-policy sequences.
+    const probability = tf.exp(tf.where(valid, logProbs, tf.zerosLike(logProbs)));
+    const shaped = tf.mul(
+      tf.div(probability, tf.add(probability, settings.offPolicyShaping.gamma)),
+      t.advantage,
+    );
+    const isOffPolicy = tf.cast(tf.mul(t.offPolicy, t.mask), 'bool');
+    surrogate = tf.where(isOffPolicy, shaped, surrogate);
+    binds = tf.logicalAnd(binds, tf.logicalNot(isOffPolicy));
+  }
+  let term = tf.mul(t.weight, surrogate);
+  let kl: tf.Tensor = tf.scalar(0);
+  let klTokens: tf.Tensor = tf.scalar(0);
+  if (t.reference !== undefined && t.klMask !== undefined) {
+    const withReference = tf.cast(tf.mul(t.mask, t.klMask), 'bool');
+    const difference = tf.where(withReference, tf.sub(t.reference, logProbs), tf.zerosLike(logProbs));
+    const k3 = tf.sub(tf.sub(tf.exp(difference), difference), 1);
+    kl = tf.sum(k3);
+    klTokens = tf.sum(tf.mul(t.mask, t.klMask));
+    if (settings.beta > 0) term = tf.sub(term, tf.mul(settings.beta, k3));
+  }
+  const loss = tf.neg(tf.sum(tf.mul(t.coefficient, term)));
   const clipped = tf.sum(tf.mul(tf.cast(binds, 'float32'), t.mask));
-  return { loss: loss as tf.Scalar, kl: kl as tf.Scalar, clipped: clipped as tf.Scalar };
+  return {
+    loss: loss as tf.Scalar,
+    kl: kl as tf.Scalar,
+    klTokens: klTokens as tf.Scalar,
+    clipped: clipped as tf.Scalar,
+  };
 }

@@ -2,6 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   aggregationWeights,
+  type ObjectiveFeature,
   type ObjectiveGradient,
   type ObjectiveSettings,
   type PolicyBackend,
@@ -31,7 +32,13 @@ import {
 } from './layout.js';
 import { type ObjectiveTensors, objectiveLoss } from './objective-loss.js';
 import { AdamW, type OptimizerSettings } from './optimizer.js';
-import { Replica, type ReplicaRequest, type ShardGradients, splitRanges } from './replicas.js';
+import {
+  Replica,
+  type ReplicaRequest,
+  type ShardGradients,
+  type ShardTerms,
+  splitRanges,
+} from './replicas.js';
 import { encodeSafetensors, type NamedTensor, readSafetensors, writeFileAtomically } from './safetensors.js';
 import {
   type AttentionImplementation,
@@ -86,7 +93,10 @@ export interface ThreadMemory {
 export class TfjsPolicy implements PolicyBackend {
   readonly specificationVersion = specificationVersion;
   readonly name: string;
-  readonly capabilities = { train: true };
+  readonly capabilities = {
+    train: true,
+    objective: ['kl-per-sequence', 'policy-shaping'] as const satisfies readonly ObjectiveFeature[],
+  };
   readonly model: TinyVlm;
   parameters: ModelParameters;
   private reference: Map<string, tf.Tensor> | undefined;
@@ -108,6 +118,13 @@ export class TfjsPolicy implements PolicyBackend {
 
   encode(text: string): number[] {
     return encodeCompletion(text);
+  }
+
+  /** Positions left for a completion after this prompt's images and (cut) text. */
+  completionRoom(prompt: Prompt): number {
+    const images = Math.min(prompt.images.length, this.options.config.maxImages);
+    const promptTokens = encodePrompt(prompt.user, this.options.maxPromptTokens).length;
+    return Math.max(0, this.options.config.maxPositions - images * this.model.patchesPerImage - promptTokens);
   }
 
   decode(tokens: readonly number[]): string {
@@ -191,6 +208,8 @@ export class TfjsPolicy implements PolicyBackend {
     const maxTokens = Math.min(sampling.maxTokens, this.options.config.maxPositions - length);
     const tokens: number[][] = Array.from({ length: batch }, () => []);
     const logProbs: number[][] = Array.from({ length: batch }, () => []);
+    const samplingLogProbs: number[][] = Array.from({ length: batch }, () => []);
+    const entropies: number[][] = Array.from({ length: batch }, () => []);
     const finished = new Array<boolean>(batch).fill(false);
     // Prefix: one full forward pass, keeping every layer's keys / values. Each prompt's row is repeated
     // for its n samples (copied into the kernel's cache, or a forward-only gather).
@@ -234,14 +253,17 @@ export class TfjsPolicy implements PolicyBackend {
         const chosen = new Int32Array(batch).fill(specialTokens.pad);
         stepping.forEach((row, i) => {
           if (finished[row]) return;
-          const { token, logProb } = sampleToken(
+          const drawn = sampleToken(
             values.subarray(i * vocabulary, (i + 1) * vocabulary),
             sampling,
             randoms[row]!,
           );
+          const token = drawn.token;
           chosen[row] = token;
           tokens[row]!.push(token);
-          logProbs[row]!.push(logProb);
+          logProbs[row]!.push(drawn.logProb);
+          samplingLogProbs[row]!.push(drawn.samplingLogProb);
+          entropies[row]!.push(drawn.entropy);
           if (token === specialTokens.eos) finished[row] = true;
         });
         if (step === maxTokens - 1 || finished.every((done) => done)) break;
@@ -276,6 +298,8 @@ export class TfjsPolicy implements PolicyBackend {
       text: decodeTokens(rowTokens),
       tokens: rowTokens,
       logProbs: logProbs[row]!,
+      samplingLogProbs: samplingLogProbs[row]!,
+      entropies: entropies[row]!,
     }));
   }
 
@@ -343,7 +367,7 @@ export class TfjsPolicy implements PolicyBackend {
       batch.sequences.map((sequence) => ({ logProbs: sequence.tokens })),
       objective,
     );
-    const { loss, kl, clipped, gradients } = await this.gradientsInParallel(
+    const { loss, kl, klTokens, clipped, gradients } = await this.gradientsInParallel(
       batch.sequences.length,
       (start, end) => ({
         type: 'objective',
@@ -363,7 +387,7 @@ export class TfjsPolicy implements PolicyBackend {
     const { gradNorm, learningRate } = this.applyGradients(gradients, objective.learningRate);
     return {
       loss,
-      kl: tokens === 0 ? 0 : kl / tokens,
+      kl: klTokens === 0 ? 0 : kl / klTokens,
       clipFraction: tokens === 0 ? 0 : clipped / tokens,
       gradNorm,
       learningRate,
@@ -380,6 +404,7 @@ export class TfjsPolicy implements PolicyBackend {
   ) {
     const prepared = await this.prepareObjective(sequences, coefficients, objective);
     let kl = 0;
+    let klTokens = 0;
     let clipped = 0;
     try {
       const { value, grads } = tf.variableGrads(() => {
@@ -389,13 +414,14 @@ export class TfjsPolicy implements PolicyBackend {
           const terms = objectiveLoss(logProbs, tensors, objective);
           total = tf.add(total, terms.loss);
           kl += terms.kl.dataSync()[0]!;
+          klTokens += terms.klTokens.dataSync()[0]!;
           clipped += terms.clipped.dataSync()[0]!;
         }
         return total;
       }, [...this.parameters.values()]);
       const loss = value.dataSync()[0]!;
       value.dispose();
-      return { loss, kl, clipped, gradients: grads };
+      return { loss, kl, klTokens, clipped, gradients: grads };
     } finally {
       disposePrepared(prepared);
     }
@@ -486,7 +512,7 @@ export class TfjsPolicy implements PolicyBackend {
       }, [...this.parameters.values()]);
       const loss = value.dataSync()[0]!;
       value.dispose();
-      return { loss, kl: 0, clipped: 0, gradients: grads };
+      return { loss, kl: 0, klTokens: 0, clipped: 0, gradients: grads };
     } finally {
       tf.dispose(masks);
     }
@@ -530,10 +556,7 @@ export class TfjsPolicy implements PolicyBackend {
   private async gradientsInParallel(
     count: number,
     remote: (start: number, end: number) => ReplicaRequest,
-    local: (
-      start: number,
-      end: number,
-    ) => Promise<{ loss: number; kl: number; clipped: number; gradients: tf.NamedTensorMap }>,
+    local: (start: number, end: number) => Promise<ShardTerms & { gradients: tf.NamedTensorMap }>,
   ) {
     const shares = await this.inParallel<ShardGradients | Awaited<ReturnType<typeof local>>>(
       count,
@@ -555,13 +578,18 @@ export class TfjsPolicy implements PolicyBackend {
         }
       }
     });
-    const sum = (key: 'loss' | 'kl' | 'clipped') =>
-      others.reduce((total, other) => total + other[key], own[key]);
-    return { loss: sum('loss'), kl: sum('kl'), clipped: sum('clipped'), gradients };
+    const sum = (key: keyof ShardTerms) => others.reduce((total, other) => total + other[key], own[key]);
+    return {
+      loss: sum('loss'),
+      kl: sum('kl'),
+      klTokens: sum('klTokens'),
+      clipped: sum('clipped'),
+      gradients,
+    };
   }
 
   /** Gradient tensors (keyed by variable name) as arrays in parameter order; disposes the tensors. */
-  private toShard(result: { loss: number; kl: number; clipped: number; gradients: tf.NamedTensorMap }) {
+  private toShard(result: ShardTerms & { gradients: tf.NamedTensorMap }): ShardGradients {
     const gradients = [...this.parameters.values()].map((parameter) => {
       const gradient = result.gradients[parameter.name];
       // A copy: the cpu backend hands out its own storage, and these buffers are transferred.
@@ -570,7 +598,8 @@ export class TfjsPolicy implements PolicyBackend {
         : (gradient.dataSync() as Float32Array).slice();
     });
     tf.dispose(Object.values(result.gradients).filter((gradient) => gradient !== null));
-    return { loss: result.loss, kl: result.kl, clipped: result.clipped, gradients };
+    const { loss, kl, klTokens, clipped } = result;
+    return { loss, kl, klTokens, clipped, gradients };
   }
 
   /** The worker threads (workers - 1 of them), started on first use. */
@@ -695,8 +724,10 @@ export class TfjsPolicy implements PolicyBackend {
       (group) => {
         const shape: [number, number] = [group.batch, group.textLength - 1];
         const of = (row: number) => batchSequences[group.indices[row]!]!;
-        const withReference =
-          objective.beta > 0 || batchSequences.some((sequence) => sequence.refLogProbs !== undefined);
+        // The KL term applies to exactly the sequences that carry reference log-probs.
+        const withReference = batchSequences.some((sequence) => sequence.refLogProbs !== undefined);
+        const perRow = (value: (index: number) => number) =>
+          tf.tensor2d(group.indices.map(value), [group.batch, 1]);
         const tensors: ObjectiveTensors = {
           mask: tf.tensor2d(
             completionGrid(group, () => 1),
@@ -712,20 +743,18 @@ export class TfjsPolicy implements PolicyBackend {
                   completionGrid(group, (row, c) => of(row).refLogProbs?.[c] ?? 0),
                   shape,
                 ),
+                klMask: perRow((index) => (batchSequences[index]!.refLogProbs === undefined ? 0 : 1)),
               }
             : {}),
+          ...(objective.offPolicyShaping === undefined
+            ? {}
+            : { offPolicy: perRow((index) => (batchSequences[index]!.source === 'policy' ? 0 : 1)) }),
           coefficient: tf.tensor2d(
             completionGrid(group, (row) => coefficients[group.indices[row]!]!),
             shape,
           ),
-          advantage: tf.tensor2d(
-            group.indices.map((index) => batchSequences[index]!.advantage),
-            [group.batch, 1],
-          ),
-          weight: tf.tensor2d(
-            group.indices.map((index) => batchSequences[index]!.weight),
-            [group.batch, 1],
-          ),
+          advantage: perRow((index) => batchSequences[index]!.advantage),
+          weight: perRow((index) => batchSequences[index]!.weight),
         };
         return { group, tensors };
       },
@@ -874,15 +903,18 @@ function disposePrepared(prepared: { tensors: ObjectiveTensors }[]): void {
 }
 
 /**
- * Draws the next token from softmax(logits / T) restricted by top-k and top-p, and returns its
- * log-prob under the full tempered distribution (what every log-prob in ekipl is). Without top-k /
- * top-p the draw walks the tokens in id order; with them, in order of probability (ties: lower id first).
+ * Draws the next token from softmax(logits / T) restricted by top-k, then top-p over the top-k
+ * renormalised (as Hugging Face and vLLM apply them). Returns its log-prob under the full tempered
+ * distribution (what every log-prob in ekipl is, and what the PPO ratio uses), its log-prob under the
+ * truncated distribution it was drawn from (the policy's proposal density), and that full
+ * distribution's entropy. Without top-k / top-p the draw walks the tokens in id order; with them, in
+ * order of probability (ties: lower id first).
  */
 export function sampleToken(
   logits: ArrayLike<number>,
   sampling: SamplingSettings,
   random: Random,
-): { token: number; logProb: number } {
+): { token: number; logProb: number; samplingLogProb: number; entropy: number } {
   const count = logits.length;
   const scaled = new Float64Array(count);
   let max = -Infinity;
@@ -897,6 +929,11 @@ export function sampleToken(
     total += weights[token]!;
   }
   const logTotal = Math.log(total) + max;
+  let entropy = 0;
+  for (let token = 0; token < count; token++) {
+    const probability = weights[token]! / total;
+    if (probability > 0) entropy -= probability * (scaled[token]! - logTotal);
+  }
   // Sorting is only needed to truncate: a per-token sort of the vocabulary was most of a decode step.
   let candidates: ArrayLike<number> | undefined;
   let keptMass = total;
@@ -906,10 +943,12 @@ export function sampleToken(
     );
     if (sampling.topK > 0) order = order.slice(0, sampling.topK);
     if (sampling.topP < 1) {
+      // Shares of what top-k kept, not of the whole vocabulary.
+      const topKMass = order.reduce((sum, token) => sum + weights[token]!, 0);
       let mass = 0;
       let kept = 0;
       while (kept < order.length) {
-        mass += weights[order[kept]!]! / total;
+        mass += weights[order[kept]!]! / topKMass;
         kept++;
         if (mass >= sampling.topP) break;
       }
@@ -929,5 +968,10 @@ export function sampleToken(
       break;
     }
   }
-  return { token, logProb: scaled[token]! - logTotal };
+  return {
+    token,
+    logProb: scaled[token]! - logTotal,
+    samplingLogProb: Math.log(weights[token]! / keptMass),
+    entropy,
+  };
 }

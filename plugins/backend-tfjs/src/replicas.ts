@@ -27,11 +27,16 @@ export type ReplicaRequest =
   | { type: 'supervised'; examples: unknown[]; totalTokens: number }
   | { type: 'memory'; collectGarbage: boolean };
 
-/** Loss terms and gradients of one share of a batch; gradients in parameter order, null where untouched. */
-export interface ShardGradients {
+/** Loss terms of one share of a batch (sums: k3 and its token count, clipped tokens). */
+export interface ShardTerms {
   loss: number;
   kl: number;
+  klTokens: number;
   clipped: number;
+}
+
+/** Loss terms and gradients of one share of a batch; gradients in parameter order, null where untouched. */
+export interface ShardGradients extends ShardTerms {
   gradients: (Float32Array | null)[];
 }
 

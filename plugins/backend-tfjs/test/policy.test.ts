@@ -20,7 +20,7 @@ describe('objective conformance', () => {
         prompts: await testPrompts(),
         tolerance: 1e-4,
       });
-      expect(report.cases).toHaveLength(6);
+      expect(report.cases).toHaveLength(12);
       for (const result of report.cases) expect(result.gradientError).toBeLessThan(1e-4);
     });
   }
@@ -93,6 +93,46 @@ describe('generation and scoring', () => {
     expect(greedy.logProb).toBeCloseTo(Math.log(0.4), 6);
     const flattened = sampleToken(logits, { ...base, temperature: 2, topK: 1 }, Random.fromSeed(1));
     expect(flattened.logProb).toBeCloseTo(Math.log(2 / sqrtTotal), 6);
+  });
+
+  it('top-p applies to what top-k kept, renormalised; the sampling density and the entropy are returned (issue 10, item 3)', () => {
+    const logits = [1, 2, 3, 4].map(Math.log); // 0.1, 0.2, 0.3, 0.4
+    const base = { temperature: 1, topP: 1, topK: 0, maxTokens: 1, seed: 0 };
+    // top-k 3 keeps 0.4, 0.3, 0.2 -> 4/9, 3/9, 2/9; top-p 0.75 then stops at 4/9 + 3/9 = 0.78. Applied
+    // to the full distribution (before), 0.4 + 0.3 = 0.7 < 0.75 kept the third token too.
+    const settings = { ...base, topK: 3, topP: 0.75 };
+    const random = Random.fromSeed('draws');
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 20_000; i++) counts[sampleToken(logits, settings, random).token]!++;
+    counts.forEach((count, token) => {
+      expect(Math.abs(count / 20_000 - [0, 0, 3 / 7, 4 / 7][token]!)).toBeLessThan(0.015);
+    });
+    const drawn = sampleToken(logits, settings, Random.fromSeed(3));
+    const kept = drawn.token === 3 ? 4 / 7 : 3 / 7;
+    expect(drawn.samplingLogProb).toBeCloseTo(Math.log(kept), 12);
+    expect(drawn.logProb).toBeCloseTo(Math.log(drawn.token === 3 ? 0.4 : 0.3), 12);
+    // Nothing cut: the sampling density is the full one. Entropy of [0.1, 0.2, 0.3, 0.4] in nats.
+    const full = sampleToken(logits, base, Random.fromSeed(3));
+    expect(full.samplingLogProb).toBeCloseTo(full.logProb, 12);
+    const entropy = -[0.1, 0.2, 0.3, 0.4].reduce((sum, p) => sum + p * Math.log(p), 0);
+    expect(full.entropy).toBeCloseTo(entropy, 12);
+    expect(drawn.entropy).toBeCloseTo(entropy, 12); // of the distribution before truncation
+  });
+
+  it('generate records sampling log-probs and entropies per token; completionRoom counts positions left', async () => {
+    const policy = await smallPolicy();
+    const prompts = await testPrompts();
+    const sample = (await policy.generate(prompts.slice(0, 1), 1, { ...sampling, topK: 5 }))[0]![0];
+    expect(sample!.samplingLogProbs).toHaveLength(sample!.tokens.length);
+    expect(sample!.entropies).toHaveLength(sample!.tokens.length);
+    // Truncation only raises a kept token's probability.
+    sample!.samplingLogProbs!.forEach((value, t) => {
+      expect(value).toBeGreaterThanOrEqual(sample!.logProbs[t]! - 1e-9);
+    });
+    // 256 positions - 4 patches (one 16 px image) - <bos> + "How many?" (10 tokens) = 242.
+    expect(policy.completionRoom(prompts[0]!)).toBe(242);
+    // Two images: 256 - 8 - 31 ("Which changed between the two?" + <bos>) = 217.
+    expect(policy.completionRoom(prompts[1]!)).toBe(256 - 8 - 31);
   });
 
   it('top-k 1 is greedy: every sample of a prompt is the same', async () => {

@@ -11,8 +11,14 @@
  *   mixture omits its own source) gets weight 0, as does an action with L_old = -Infinity;
  * - weights that underflow are 0; their log weights stay finite for the diagnostics and for snis.
  *
+ * The policy's own term uses its *sampling* density (`samplingLogProb`, after top-k / top-p), the
+ * density its samples were really drawn with; the target in the numerator stays pi_old (untruncated).
+ *
  * The top-G selection makes the true proposal the pool conditioned on selection, whose normaliser is
- * intractable (Appendix A.5): exact-is ignores it and is biased by it; snis cancels it within a group.
+ * intractable (Appendix A.5) and depends on each text's reward rank: exact-is ignores it and is biased
+ * by it; snis removes only its part that is constant within a group, so it is biased too.
+ *
+ * `maxWeight` is not applied here: exact-is caps its weights, snis caps after normalising.
  */
 import type { EstimatorGroup } from '@ekipl/core';
 import type { DensityOptions } from './density-options.js';
@@ -32,7 +38,7 @@ export function logImportanceWeights(group: EstimatorGroup, options: DensityOpti
     const terms = sources.map(([source, alpha]) => {
       let density: number;
       if (source === 'policy') {
-        density = oldLogProb;
+        density = finiteOrMinusInfinity(action.samplingLogProb ?? action.oldLogProb);
       } else if (action.behaviorLogProbs?.[source] !== undefined) {
         density = finiteOrMinusInfinity(action.behaviorLogProbs[source]);
       } else if (source === action.source) {
@@ -53,8 +59,7 @@ export function logImportanceWeights(group: EstimatorGroup, options: DensityOpti
     if (oldLogProb === Number.NEGATIVE_INFINITY || logMixture === Number.NEGATIVE_INFINITY) {
       return Number.NEGATIVE_INFINITY;
     }
-    const logWeight = oldLogProb - logMixture;
-    return options.maxWeight === undefined ? logWeight : Math.min(logWeight, Math.log(options.maxWeight));
+    return oldLogProb - logMixture;
   });
   return { logWeights, fallbacksOwn, fallbacksCross };
 }

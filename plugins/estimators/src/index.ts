@@ -1,5 +1,5 @@
 export { type DensityOptions, densityOptionsSchema } from './density-options.js';
 export { exactIs } from './exact-is.js';
 export { logImportanceWeights, logSumExp } from './importance-weights.js';
-export { snis } from './snis.js';
+export { capWeights, snis } from './snis.js';
 export { uncorrected } from './uncorrected.js';

@@ -224,3 +224,34 @@ function randomGroup(random: Random, size: number): EstimatorGroup {
     }),
   };
 }
+
+describe('the policy proposal is its sampling density (issue 10, item 3)', () => {
+  it('a policy sample drawn under top-p: q_policy = 0.4 (sampling) while pi_old = 0.2', async () => {
+    // mu = 0.5 * 0.4 + 0.5 * 0.05 = 0.225 -> w = 0.2 / 0.225 = 0.8888888888888888 (was 1.6 with q = pi_old)
+    const group: EstimatorGroup = {
+      mixture: { policy: 0.5, gpt: 0.5 },
+      actions: [{ ...twoSources.actions[0]!, samplingLogProb: Math.log(0.4) }],
+    };
+    const { weights } = (await create(exactIs)).weights(group);
+    expect(weights[0]).toBeCloseTo(0.2 / 0.225, 12);
+  });
+});
+
+describe('snis maxWeight truncates after normalising and keeps the group total G (issue 10, item 6)', () => {
+  it('capWeights: [2.4, 0.3, 0.3] at 1.5 -> [1.5, 0.75, 0.75]; [1.8, 1.0, 0.2] at 1.2 -> [1.2, 1.2, 0.6]', async () => {
+    const { capWeights } = await import('../src/index.js');
+    const once = capWeights([2.4, 0.3, 0.3], 1.5);
+    expect(once.map((value) => Number(value.toFixed(12)))).toEqual([1.5, 0.75, 0.75]);
+    // Second round: 1.0 rescaled to 1.5 exceeds the cap too.
+    const twice = capWeights([1.8, 1.0, 0.2], 1.2);
+    expect(twice.map((value) => Number(value.toFixed(12)))).toEqual([1.2, 1.2, 0.6]);
+    expect(capWeights([3, 0, 0], 0.5)).toEqual([0.5, 0, 0]);
+  });
+
+  it('on a group: no weight above maxWeight, the total still G', async () => {
+    // Normalised twoSources: 2 x [1.6, 0.0645] / 1.6645 = [1.92248, 0.07752]; at 1.5 -> [1.5, 0.5]
+    const { weights } = (await create(snis, { maxWeight: 1.5 })).weights(twoSources);
+    expect(weights[0]).toBeCloseTo(1.5, 12);
+    expect(weights[1]).toBeCloseTo(0.5, 12);
+  });
+});

@@ -11,8 +11,10 @@ import {
   type EkiplStepSettings,
   ekiplStep,
   loadConfig,
+  type Prompt,
   Random,
   type RunComponents,
+  type SupervisedExample,
   stepSettings,
   stringifyConfig,
   type Task,
@@ -85,6 +87,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   try {
     if (config.warmStart.steps > 0)
       await warmStart(components, step, config, runDirectory, random, log, progress, options.signal);
+    // Every run has a before: the evaluation at step 0, after any warm start.
+    if (config.run.evalEvery > 0) {
+      evaluation = await evaluate(components, step, settings, config.run.evalLimit, 0, runDirectory, log);
+    }
     progress.phase = 'step';
     for (let index = 1; index <= steps && options.signal?.aborted !== true; index++) {
       progress.step = index;
@@ -145,7 +151,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         log,
       );
     }
-    if (components.policy.save !== undefined && completed > 0) {
+    if (components.policy.save !== undefined && progress.lastUpdate !== undefined) {
       await components.policy.save(join(runDirectory, 'checkpoint'));
       log(`checkpoint written to ${join(runDirectory, 'checkpoint')}`);
     }
@@ -233,6 +239,7 @@ async function warmStart(
     'train',
     config.warmStart.batchSize ?? config.run.batchSize * config.run.groupSize,
   );
+  let droppedTotal = 0;
   for (let index = 1; index <= config.warmStart.steps && signal?.aborted !== true; index++) {
     progress.step = index;
     const tasks = await batches.next();
@@ -240,22 +247,34 @@ async function warmStart(
     const answers = await teacher.sampler.sample(requests, 1, {
       seed: random.split('warm-start', index).uint32(),
     });
-    const examples = requests.flatMap((request, i) =>
-      (answers.actions[i] ?? []).map((action) => ({
-        prompt: request.prompt,
-        tokens: policy.encode(action.text).slice(0, config.objective.maxCompletionLength),
-      })),
-    );
-    if (examples.length === 0) continue;
-    const result = await policy.supervisedStep(examples, { learningRate: config.warmStart.learningRate });
-    progress.lastUpdate = `warm-start step ${index}`;
-    await appendFile(
-      join(runDirectory, 'metrics.jsonl'),
-      `${JSON.stringify({ warmStartStep: index, 'warmstart/loss': result.loss })}\n`,
-    );
+    // An answer longer than the policy may write is skipped, never learnt as a cut prefix.
+    const room = async (prompt: Prompt) =>
+      Math.min(config.objective.maxCompletionLength, (await policy.completionRoom?.(prompt)) ?? Infinity);
+    let dropped = 0;
+    const examples: SupervisedExample[] = [];
+    for (const [i, request] of requests.entries()) {
+      const limit = await room(request.prompt);
+      for (const action of answers.actions[i] ?? []) {
+        const tokens = policy.encode(action.text);
+        if (tokens.length > limit) dropped++;
+        else examples.push({ prompt: request.prompt, tokens });
+      }
+    }
+    droppedTotal += dropped;
+    let loss = 'none (every answer skipped)';
+    if (examples.length > 0) {
+      const result = await policy.supervisedStep(examples, { learningRate: config.warmStart.learningRate });
+      progress.lastUpdate = `warm-start step ${index}`;
+      loss = result.loss.toFixed(3);
+      await appendFile(
+        join(runDirectory, 'metrics.jsonl'),
+        `${JSON.stringify({ warmStartStep: index, 'warmstart/loss': result.loss, 'warmstart/dropped_overlength': dropped })}\n`,
+      );
+    }
     if (index % 25 === 0 || index === config.warmStart.steps) {
       log(
-        `warm start ${index}/${config.warmStart.steps}  loss ${result.loss.toFixed(3)} (imitating ${teacher.name})`,
+        `warm start ${index}/${config.warmStart.steps}  loss ${loss} (imitating ${teacher.name}` +
+          `${droppedTotal > 0 ? `; ${droppedTotal} answers longer than maxCompletionLength skipped so far` : ''})`,
       );
     }
   }
@@ -361,9 +380,9 @@ export default defineCommand({
     process.once('SIGINT', stop);
     try {
       const steps = args.steps === undefined ? undefined : Number(args.steps);
-      if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) {
+      if (steps !== undefined && (!Number.isInteger(steps) || steps < 0)) {
         process.stderr.write(
-          `error: --steps must be a positive integer, got ${JSON.stringify(args.steps)}\n`,
+          `error: --steps must be a non-negative integer, got ${JSON.stringify(args.steps)}\n`,
         );
         process.exitCode = 2;
         return;

@@ -323,6 +323,7 @@ export function stepSettings(config: ValidatedConfig): EkiplStepSettings {
     aggregation: objective.aggregation,
     maxCompletionLength: objective.maxCompletionLength,
     learningRate: objective.learningRate,
+    ...(objective.offPolicyShaping === undefined ? {} : { offPolicyShaping: objective.offPolicyShaping }),
   };
   const advantage: AdvantageSettings = { baseline: objective.baseline, scaleByStd: objective.scaleByStd };
   return {
@@ -336,6 +337,7 @@ export function stepSettings(config: ValidatedConfig): EkiplStepSettings {
     },
     advantage,
     numIterations: objective.numIterations,
+    offPolicy: { klOn: objective.klOn, negatives: objective.offPolicyNegatives },
   };
 }
 

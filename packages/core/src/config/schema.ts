@@ -34,7 +34,8 @@ export const runSchema = z.strictObject({
   name: z.string().min(1).default('ekipl'),
   /** One seed reproduces the run: every random stream is split from it. */
   seed: z.int().default(1),
-  steps: z.int().positive().default(200),
+  /** RL steps; 0 runs the warm start (and its evaluation) alone. */
+  steps: z.int().nonnegative().default(200),
   /** Prompts per step. */
   batchSize: z.int().positive().default(4),
   /** G: selected actions per prompt, and the policy's samples per prompt. */
@@ -67,6 +68,18 @@ export const objectiveSchema = z.strictObject({
   baseline: z.enum(['selected', 'pool']).default('selected'),
   /** Divide advantages by the group's std (GRPO); false is Dr.GRPO. */
   scaleByStd: z.boolean().default(true),
+  /**
+   * Where the k3 KL term applies: `policy` (default), the policy's own samples only (k3 estimates
+   * KL(pi_theta || pi_ref) from samples of pi_theta); `all`, every selected text (before 0.2).
+   */
+  klOn: z.enum(['policy', 'all']).default('policy'),
+  /** Negative advantages on external texts: `keep` trains them down; `mask` gives them advantage 0. */
+  offPolicyNegatives: z.enum(['keep', 'mask']).default('keep'),
+  /**
+   * LUFFY's policy shaping: off-policy tokens use pi / (pi + gamma) in place of the clipped ratio
+   * (Yan et al. 2025; gamma 0.1 there). Absent: the clipped ratio for every token.
+   */
+  offPolicyShaping: z.strictObject({ gamma: z.number().positive().default(0.1) }).optional(),
 });
 
 export const promptSchema = z.strictObject({
@@ -109,7 +122,8 @@ export const configSchema = z
       .min(1)
       .prefault([{ use: 'format' }, { use: 'accuracy' }]),
     selector: pluginReferenceSchema.prefault({ use: 'top-k' }),
-    estimator: pluginReferenceSchema.prefault({ use: 'snis' }),
+    // The paper's main method: the GRPO ratio for every selected action (exact-is / snis are its ablation).
+    estimator: pluginReferenceSchema.prefault({ use: 'uncorrected' }),
     objective: objectiveSchema.prefault({}),
     /** How tasks become prompts; defaults to Reason-RFT's wording per family. */
     prompt: promptSchema.prefault({}),

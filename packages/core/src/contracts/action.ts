@@ -15,17 +15,22 @@ export interface Action {
   /** The answer as text (model output: untrusted, escape it before showing it anywhere). */
   text: string;
   /**
-   * Completion token ids in the policy's vocabulary. Set by the policy for its own samples; set for
-   * an auxiliary action only once it is selected and tokenised.
+   * Completion token ids in the policy's vocabulary. Set by the policy for its own samples, and by the
+   * step (the policy's `encode`) when an external action enters the pool; a sampler's own ids are replaced.
    */
   tokens?: number[];
   /**
    * Per-token log-probs of `tokens` under pi_old (tempered). From generation for the policy's own
-   * samples, from `score(..., 'current')` for selected auxiliary actions.
+   * samples, from `score(..., 'current')` for selected external actions (never the sampler's own).
    */
   oldLogProbs?: number[];
   /** log q(text) under the model that produced it, when that model reports it (sum of token log-probs). */
   behaviorLogProb?: number;
+  /**
+   * The policy's own samples only: the sum of `PolicySample.samplingLogProbs`, its density under the
+   * truncated sampling distribution (the policy's proposal density for the estimators).
+   */
+  samplingLogProb?: number;
   cost?: ActionCost;
   /** Wall time of the request that produced this action. */
   latencyMs?: number;

@@ -9,6 +9,12 @@ export interface EstimatorAction {
   /** Number of completion tokens (for per-token fallbacks: a constant c per token gives c * tokens). */
   tokens: number;
   /**
+   * The policy's *sampling* density of this text (after top-k / top-p renormalisation), for its own
+   * samples; the policy's proposal density in the mixture. Absent (external texts): `oldLogProb`,
+   * exact when sampling cuts nothing (top-p 1, top-k 0).
+   */
+  samplingLogProb?: number;
+  /**
    * log q_k(text) for every auxiliary source k that reported one: its own sample's density
    * (`behaviorLogProb`) or, for samplers that can score text, another source's text. The policy's
    * density is `oldLogProb`, never listed here.

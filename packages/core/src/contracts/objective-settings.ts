@@ -19,4 +19,12 @@ export interface ObjectiveSettings {
   maxCompletionLength: number;
   /** Optimiser step size (the backend owns the optimiser and its schedule). */
   learningRate: number;
+  /**
+   * LUFFY's policy shaping (Yan et al. 2025, "Learning to Reason under Off-Policy Guidance", eq. 6):
+   * on the tokens of off-policy sequences (`source` not `policy`) the clipped ratio is replaced by
+   * f(pi_theta) = pi_theta / (pi_theta + gamma), unclipped, so low-probability tokens of an external
+   * text keep a large gradient. Absent: every token uses the clipped ratio. Needs the backend's
+   * `policy-shaping` objective feature.
+   */
+  offPolicyShaping?: { gamma: number };
 }

@@ -10,6 +10,14 @@ export interface PolicySample {
   tokens: number[];
   /** log pi_old(token_t | prefix) of the tempered distribution, one per token. */
   logProbs: number[];
+  /**
+   * log of the probability the token was actually drawn with: the tempered distribution after top-k /
+   * top-p truncation and renormalisation (equal to `logProbs` when nothing is cut). The estimators use
+   * it as the policy's proposal density; the PPO ratio uses `logProbs`. Absent: same as `logProbs`.
+   */
+  samplingLogProbs?: number[];
+  /** Entropy (nats) of the tempered distribution each token was drawn from (logged as `policy/entropy`). */
+  entropies?: number[];
 }
 
 /** Teacher-forced scoring request: the completion `tokens` after `prompt`. */
@@ -27,7 +35,10 @@ export interface TrainSequence {
   tokens: number[];
   /** Per-token log pi_old, same length as `tokens`. */
   oldLogProbs: number[];
-  /** Per-token log pi_ref; present when beta > 0. */
+  /**
+   * Per-token log pi_ref: the k3 KL term applies to this sequence exactly when they are present (by
+   * default the step attaches them to the policy's own samples only, when beta > 0).
+   */
   refLogProbs?: number[];
   advantage: number;
   /** The estimator's sequence weight w_i, multiplying the clipped surrogate. */
@@ -80,7 +91,20 @@ export interface SupervisedStepResult {
 export interface PolicyCapabilities {
   /** `trainStep` is implemented (an inference-only backend such as ONNX has `false`). */
   train: boolean;
+  /**
+   * Optional parts of the objective this backend's `trainStep` implements (see `ObjectiveFeature`); the
+   * step refuses settings that need one the backend lacks, rather than training on something else.
+   */
+  objective?: readonly ObjectiveFeature[];
 }
+
+/**
+ * Optional parts of the objective (contract v1 additions, each covered by `objectiveConformance`):
+ * - `kl-per-sequence`: the KL term only on sequences that carry `refLogProbs` (the default `klOn: policy`);
+ * - `policy-shaping`: `ObjectiveSettings.offPolicyShaping` (LUFFY's f(pi) = pi / (pi + gamma) on
+ *   off-policy tokens).
+ */
+export type ObjectiveFeature = 'kl-per-sequence' | 'policy-shaping';
 
 /**
  * The policy being trained (or evaluated). All log-probs, in `generate`, `score` and `trainStep`
@@ -100,6 +124,11 @@ export interface PolicyBackend {
   /** Completion token ids for `text`, as the policy would have generated it (end-of-sequence included). */
   encode(text: string): number[];
   decode(tokens: readonly number[]): string;
+  /**
+   * How many completion tokens fit after `prompt` in the model's positions (optional; absent: no limit
+   * besides `maxCompletionLength`). The step drops external texts longer than this before rewarding them.
+   */
+  completionRoom?(prompt: Prompt): number | Promise<number>;
 
   /**
    * One optimiser step on the objective; `objective` carries clip, beta, aggregation and learning rate.

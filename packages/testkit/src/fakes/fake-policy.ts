@@ -1,7 +1,9 @@
 import {
   evaluateObjective,
+  type ObjectiveFeature,
   type ObjectiveGradient,
   type ObjectiveSettings,
+  objectiveSequence,
   type PolicyBackend,
   type PolicySample,
   type Prompt,
@@ -42,7 +44,11 @@ export interface FakePolicyOptions {
 export class FakePolicy implements PolicyBackend {
   readonly specificationVersion = specificationVersion;
   readonly name: string;
-  readonly capabilities = { train: true };
+  /** The reference objective implements every optional feature. */
+  readonly capabilities = {
+    train: true,
+    objective: ['kl-per-sequence', 'policy-shaping'] as readonly ObjectiveFeature[],
+  };
   /** Every score call: which weights and the token sequences scored. */
   readonly scoreCalls: { which: ScoreWeights; tokens: number[][] }[] = [];
   /** Every batch trainStep received. */
@@ -151,10 +157,9 @@ export class FakePolicy implements PolicyBackend {
 
   private evaluate(batch: TrainBatch, objective: ObjectiveSettings, temperature: number) {
     return evaluateObjective(
-      batch.sequences.map((sequence) => ({
-        ...sequence,
-        logProbs: this.logProbs(this.logits, sequence.tokens, temperature),
-      })),
+      batch.sequences.map((sequence) =>
+        objectiveSequence(sequence, this.logProbs(this.logits, sequence.tokens, temperature)),
+      ),
       objective,
     );
   }
