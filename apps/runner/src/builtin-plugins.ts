@@ -23,6 +23,7 @@ export const builtinPlugins: readonly BuiltinPlugin[] = [
   builtin('top-k', 'selector', '@ekipl/selectors', async () => (await selectors()).topK),
   builtin('replace-worst', 'selector', '@ekipl/selectors', async () => (await selectors()).replaceWorst),
   builtin('quota', 'selector', '@ekipl/selectors', async () => (await selectors()).quota),
+  builtin('ampo', 'selector', '@ekipl/selectors', async () => (await selectors()).ampo),
   builtin('format', 'reward', '@ekipl/rewards', async () => (await rewards()).format),
   builtin('accuracy', 'reward', '@ekipl/rewards', async () => (await rewards()).accuracy),
   builtin('perception', 'reward', '@ekipl/rewards', async () => (await rewards()).perception),

@@ -34,7 +34,7 @@ describe('ekipl validate', () => {
     expect(lines[1]).toBe('bad.yaml:9:14: auxiliary[1].options.model: expected string, got number 42');
     expect(lines[2]).toBe('bad.yaml:12:5: reward[0].wieght: unknown key "wieght" (did you mean "weight"?)');
     expect(lines[3]).toMatch(
-      /^bad\.yaml:13:18: selector\.use: unknown plugin "ekipl-selector-that-does-not-exist": not a built-in \(built-in selector plugins: top-k, replace-worst, quota\), and no npm package/,
+      /^bad\.yaml:13:18: selector\.use: unknown plugin "ekipl-selector-that-does-not-exist": not a built-in \(built-in selector plugins: top-k, replace-worst, quota, ampo\), and no npm package/,
     );
     expect(lines[4]).toBe(
       'bad.yaml:14:19: estimator.use: plugin "./plugins/selector.mjs" is a selector, but this section needs an estimator',

@@ -86,6 +86,11 @@ export interface OffPolicySettings {
    * a text the policy would never write spends the gradient on raising arbitrary other tokens.
    */
   negatives: 'keep' | 'mask';
+  /**
+   * CHORD's supervised term on the selected external texts: mu goes linearly from `start` at step 1 to
+   * `end` at step `steps` (and stays there); absent: no supervised term. See `offPolicySupervised`.
+   */
+  supervised?: { start: number; end: number; steps: number };
 }
 
 export const defaultOffPolicySettings: OffPolicySettings = { klOn: 'policy', negatives: 'keep' };
@@ -113,6 +118,8 @@ export interface StepOptions {
   signal?: AbortSignal;
   /** Milliseconds clock, for phase timings (injectable for tests). */
   now?: () => number;
+  /** The run's step number (1-based), for schedules; default 1. */
+  step?: number;
 }
 
 export async function ekiplStep(
@@ -123,8 +130,9 @@ export async function ekiplStep(
   options: StepOptions = {},
 ): Promise<StepResult> {
   const { policy, auxiliary, rewards, selector, estimator } = components;
-  const { groupSize, objective, sampling } = settings;
+  const { groupSize, sampling } = settings;
   const offPolicy = settings.offPolicy ?? defaultOffPolicySettings;
+  const objective = scheduledObjective(settings.objective, offPolicy, options.step ?? 1);
   const now = options.now ?? (() => performance.now());
   const metrics: Record<string, number> = {};
   const warnings: string[] = [];
@@ -331,6 +339,9 @@ export async function ekiplStep(
     }),
   );
   metrics['selected/masked_negatives'] = maskedNegatives;
+  if (objective.offPolicySupervised !== undefined) {
+    metrics['train/supervised_weight'] = objective.offPolicySupervised.weight;
+  }
   const trainStart = now();
   const train: TrainStepResult[] = [];
   for (let iteration = 0; iteration < settings.numIterations; iteration++) {
@@ -361,6 +372,21 @@ export async function ekiplStep(
   return { metrics, warnings, groups, train };
 }
 
+/** The objective at this step: CHORD's mu from its linear schedule, when one is set. */
+export function scheduledObjective(
+  objective: ObjectiveSettings,
+  offPolicy: OffPolicySettings,
+  step: number,
+): ObjectiveSettings {
+  const schedule = offPolicy.supervised;
+  if (schedule === undefined) return objective;
+  const progress = schedule.steps <= 1 ? 1 : Math.min(1, Math.max(0, (step - 1) / (schedule.steps - 1)));
+  return {
+    ...objective,
+    offPolicySupervised: { weight: schedule.start + (schedule.end - schedule.start) * progress },
+  };
+}
+
 /** Settings that need an optional objective feature the backend does not declare are refused. */
 function checkObjectiveFeatures(
   policy: PolicyBackend,
@@ -370,12 +396,13 @@ function checkObjectiveFeatures(
   const needed: ObjectiveFeature[] = [];
   if (objective.beta > 0 && offPolicy.klOn === 'policy') needed.push('kl-per-sequence');
   if (objective.offPolicyShaping !== undefined) needed.push('policy-shaping');
+  if (objective.offPolicySupervised !== undefined) needed.push('supervised-term');
   const missing = needed.filter((feature) => !(policy.capabilities.objective ?? []).includes(feature));
   if (missing.length > 0) {
     throw new PluginError(
       policy.name,
       `policy "${policy.name}" does not implement the objective feature(s) ${missing.join(', ')} these settings need ` +
-        '(klOn: policy with beta > 0 needs kl-per-sequence; offPolicyShaping needs policy-shaping)',
+        '(klOn: policy with beta > 0 needs kl-per-sequence; offPolicyShaping needs policy-shaping; offPolicySupervised needs supervised-term)',
     );
   }
 }

@@ -23,6 +23,10 @@
  * With `offPolicyShaping` (LUFFY), the tokens of an off-policy sequence use
  *   term(i,t) = w_i * f(p) * A_i - beta * k3,  f(p) = p / (p + gamma),  p = exp(l_theta)
  * unclipped; d f / d l_theta = p * gamma / (p + gamma)^2. Those tokens never count as clipped.
+ *
+ * With `offPolicySupervised` (CHORD) at weight mu, every term above is scaled by (1 - mu) and each token
+ * of an off-policy sequence adds mu / N_off * l_theta to the objective (N_off: off-policy tokens in the
+ * batch), i.e. the loss gains mu x their mean cross-entropy; its gradient is -mu / N_off.
  */
 import type { ObjectiveSettings } from './contracts/objective-settings.js';
 import type { TrainSequence } from './contracts/policy-backend.js';
@@ -54,7 +58,13 @@ export interface ObjectiveEvaluation {
 
 export type ObjectiveTerms = Pick<
   ObjectiveSettings,
-  'clipLow' | 'clipHigh' | 'beta' | 'aggregation' | 'maxCompletionLength' | 'offPolicyShaping'
+  | 'clipLow'
+  | 'clipHigh'
+  | 'beta'
+  | 'aggregation'
+  | 'maxCompletionLength'
+  | 'offPolicyShaping'
+  | 'offPolicySupervised'
 >;
 
 /** A batch's sequence as the objective reads it, with its current log-probs l_theta. */
@@ -75,7 +85,7 @@ export function evaluateObjective(
   settings: ObjectiveTerms,
 ): ObjectiveEvaluation {
   const { clipLow, clipHigh, beta } = settings;
-  const tokenWeights = aggregationWeights(sequences, settings);
+  const { policyGradient: tokenWeights, supervised } = objectiveFactors(sequences, settings);
   let objective = 0;
   let klSum = 0;
   let klTokens = 0;
@@ -120,8 +130,8 @@ export function evaluateObjective(
         kl = Math.exp(refMinusCurrent) - refMinusCurrent - 1;
         klGradient = 1 - Math.exp(refMinusCurrent);
       }
-      objective += tokenWeight * (sequence.weight * surrogate - beta * kl);
-      row[t] = -tokenWeight * (sequence.weight * surrogateGradient - beta * klGradient);
+      objective += tokenWeight * (sequence.weight * surrogate - beta * kl) + supervised[i]! * logProb;
+      row[t] = -tokenWeight * (sequence.weight * surrogateGradient - beta * klGradient) - supervised[i]!;
       klSum += kl;
       if (sequence.refLogProbs !== undefined) klTokens++;
       if (clipBinds) clipped++;
@@ -135,6 +145,29 @@ export function evaluateObjective(
     kl: klTokens === 0 ? 0 : klSum / klTokens,
     clipFraction: tokens === 0 ? 0 : clipped / tokens,
     tokens,
+  };
+}
+
+/**
+ * Per sequence, the factor of each token's policy-gradient term (the aggregation's, times 1 - mu under
+ * CHORD's mix) and of its log-prob in the supervised term (mu / N_off for off-policy sequences, else 0).
+ * Both depend on the whole batch, so a backend that shares a batch out computes them first.
+ */
+export function objectiveFactors(
+  sequences: readonly Pick<ObjectiveSequence, 'logProbs' | 'offPolicy'>[],
+  settings: Pick<ObjectiveSettings, 'aggregation' | 'maxCompletionLength' | 'offPolicySupervised'>,
+): { policyGradient: number[]; supervised: number[] } {
+  const aggregation = aggregationWeights(sequences, settings);
+  const mu = settings.offPolicySupervised?.weight ?? 0;
+  const offPolicyTokens = sequences.reduce(
+    (sum, sequence) => sum + (sequence.offPolicy === true ? sequence.logProbs.length : 0),
+    0,
+  );
+  // Without off-policy tokens there is nothing to imitate: the policy-gradient objective stays whole.
+  const mix = offPolicyTokens === 0 ? 0 : mu;
+  return {
+    policyGradient: aggregation.map((factor) => (1 - mix) * factor),
+    supervised: sequences.map((sequence) => (sequence.offPolicy === true ? mix / offPolicyTokens : 0)),
   };
 }
 

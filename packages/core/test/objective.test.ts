@@ -167,6 +167,33 @@ describe('evaluateObjective: aggregations', () => {
   });
 });
 
+describe("evaluateObjective: CHORD's supervised term on off-policy sequences", () => {
+  it('mu 0.25: (1 - mu) x the clipped objective + mu x the mean log-prob of the off-policy tokens', () => {
+    // On-policy: r = 1.1, A = 2 -> surrogate 2.2 (1 token). Off-policy: 2 tokens, l = ln 0.5 and ln 0.25,
+    // r = 1, A = 1 -> surrogate 1 per token. sequence-mean: (2.2 + 1) / 2 = 1.6 for the policy-gradient part.
+    const onPolicy = { logProbs: [Math.log(1.1)], oldLogProbs: [0], advantage: 2, weight: 1 };
+    const offPolicy = {
+      logProbs: [Math.log(0.5), Math.log(0.25)],
+      oldLogProbs: [Math.log(0.5), Math.log(0.25)],
+      advantage: 1,
+      weight: 1,
+      offPolicy: true,
+    };
+    const result = evaluateObjective([onPolicy, offPolicy], {
+      ...base,
+      offPolicySupervised: { weight: 0.25 },
+    });
+    const meanLogProb = (Math.log(0.5) + Math.log(0.25)) / 2;
+    expect(result.loss).toBeCloseTo(-(0.75 * 1.6 + 0.25 * meanLogProb), 12);
+    // d/dl: on-policy -(0.75 x r A / 2) = -0.825; off-policy -(0.75 x 1 / (2 x 2)) - 0.25 / 2 per token.
+    expect(result.gradient[0]![0]).toBeCloseTo(-0.75 * 1.1, 12);
+    expect(result.gradient[1]![0]).toBeCloseTo(-0.75 * 0.25 - 0.125, 12);
+    // No off-policy token in the batch: nothing to imitate, the objective stays whole.
+    const alone = evaluateObjective([onPolicy], { ...base, offPolicySupervised: { weight: 0.25 } });
+    expect(alone.loss).toBeCloseTo(-2.2, 12);
+  });
+});
+
 describe('evaluateObjective: LUFFY policy shaping on off-policy sequences', () => {
   const shaping = { ...base, offPolicyShaping: { gamma: 0.1 } };
   it('p = 0.3, gamma 0.1, A = 2: f = 0.3 / 0.4 = 0.75, term 1.5; gradient -p gamma / (p + gamma)^2 A = -0.375', () => {
@@ -223,6 +250,8 @@ describe('evaluateObjective: gradient equals central finite differences (1e-6 re
             aggregation,
             maxCompletionLength: 8,
             ...(shaped ? { offPolicyShaping: { gamma: 0.1 } } : {}),
+            // And every third mixes in CHORD's supervised term.
+            ...(betas.indexOf(beta) === 2 ? { offPolicySupervised: { weight: 0.3 } } : {}),
           };
           const random = Random.fromSeed(`${aggregation}/${clip.clipLow}/${clip.clipHigh}/${beta}`);
           const sequences = randomBatch(random, settings);

@@ -49,7 +49,7 @@ const defaultPrompts: Prompt[] = [
  * Proves a trainable backend minimises ekipl's objective: for every aggregation, with and without the
  * KL term, symmetric and clip-higher clipping, and estimator weights != 1, plus each optional feature
  * the backend declares in `capabilities.objective` (the KL term on the policy's samples only; LUFFY's
- * shaping of off-policy tokens), on random batches of the
+ * shaping of off-policy tokens; CHORD's supervised term), on random batches of the
  * backend's own samples, the loss and the gradient with respect to the per-token log-probs that the
  * backend computes (`objectiveGradient`) equal core's reference implementation, and the loss
  * `trainStep` reports at the starting weights equals it too.
@@ -75,6 +75,7 @@ export async function objectiveConformance(
     beta: number;
     klPerSequence?: boolean;
     offPolicyShaping?: { gamma: number };
+    offPolicySupervised?: { weight: number };
     needs: ObjectiveFeature[];
   }[] = [
     { clipLow: 0.2, clipHigh: 0.2, beta: 0, needs: [] },
@@ -88,6 +89,14 @@ export async function objectiveConformance(
       offPolicyShaping: { gamma: 0.1 },
       needs: ['kl-per-sequence', 'policy-shaping'],
     },
+    {
+      clipLow: 0.2,
+      clipHigh: 0.28,
+      beta: 0.04,
+      klPerSequence: true,
+      offPolicySupervised: { weight: 0.3 },
+      needs: ['kl-per-sequence', 'supervised-term'],
+    },
   ];
   const cases: ObjectiveConformanceCase[] = [];
   for (const aggregation of aggregations) {
@@ -97,6 +106,9 @@ export async function objectiveConformance(
         ...(variant.offPolicyShaping === undefined
           ? []
           : [`shaping gamma ${variant.offPolicyShaping.gamma}`]),
+        ...(variant.offPolicySupervised === undefined
+          ? []
+          : [`supervised term mu ${variant.offPolicySupervised.weight}`]),
       ];
       const name = `${aggregation}, eps ${variant.clipLow}/${variant.clipHigh}, beta ${variant.beta}${features.map((feature) => `, ${feature}`).join('')}`;
       const random = Random.fromSeed(options.seed ?? 1).split('objective-conformance', name);

@@ -218,6 +218,23 @@ describe('ekiplStep with scripted rewards', () => {
     expect(result.metrics['selected/masked_negatives']).toBe(4);
   });
 
+  it("CHORD's mu follows its linear schedule over steps and reaches trainStep", async () => {
+    const schedule = {
+      ...settings,
+      offPolicy: { klOn: 'policy', negatives: 'keep', supervised: { start: 0.5, end: 0.1, steps: 5 } },
+    } as const;
+    const weights: number[] = [];
+    for (const step of [1, 3, 5, 9]) {
+      const parts = components();
+      const result = await ekiplStep(parts, schedule, tasks, Random.fromSeed(1), { step });
+      weights.push(
+        parts.policy.trainBatches.length > 0 ? result.metrics['train/supervised_weight']! : Number.NaN,
+      );
+    }
+    // 0.5 -> 0.1 over steps 1..5: 0.5, 0.3, 0.1, then it stays at 0.1.
+    expect(weights.map((weight) => Number(weight.toFixed(12)))).toEqual([0.5, 0.3, 0.1, 0.1]);
+  });
+
   it("logs policy/entropy and gives the estimator the policy samples' sampling density", async () => {
     const estimator = createUnitEstimator();
     const policy = createFakePolicy({ script: policyScript, seed: 5 });

@@ -33,6 +33,14 @@ class IgnoresShapingPolicy extends FakePolicy {
   }
 }
 
+/** Declares CHORD's supervised term but leaves it out. */
+class IgnoresSupervisedPolicy extends FakePolicy {
+  override async objectiveGradient(batch: TrainBatch, objective: ObjectiveSettings, temperature: number) {
+    const { offPolicySupervised: _, ...without } = objective;
+    return super.objectiveGradient(batch, without, temperature);
+  }
+}
+
 /** Declares the per-sequence KL but applies the KL term to every sequence (l_ref = 0 where it has none). */
 class KlEverywherePolicy extends FakePolicy {
   override async objectiveGradient(batch: TrainBatch, objective: ObjectiveSettings, temperature: number) {
@@ -54,6 +62,7 @@ describe('objectiveConformance', () => {
         `${aggregation}, eps 0.2/0.28, beta 0.04`,
         `${aggregation}, eps 0.2/0.28, beta 0.04, KL on policy samples only`,
         `${aggregation}, eps 0.2/0.2, beta 0.04, KL on policy samples only, shaping gamma 0.1`,
+        `${aggregation}, eps 0.2/0.28, beta 0.04, KL on policy samples only, supervised term mu 0.3`,
       ]),
     );
     for (const result of report.cases) {
@@ -65,7 +74,7 @@ describe('objectiveConformance', () => {
 
   it('fails a backend that puts the estimator weight inside the clip', async () => {
     await expect(objectiveConformance(() => new WeightInsideClipPolicy({ seed: 3 }))).rejects.toThrow(
-      /objective conformance failed in 12 of 12 cases/,
+      /objective conformance failed in 15 of 15 cases/,
     );
   });
 
@@ -74,7 +83,7 @@ describe('objectiveConformance', () => {
       (caught) => caught,
     );
     expect(error).toBeInstanceOf(ConformanceError);
-    expect(error.message).toMatch(/failed in 8 of 12 cases/);
+    expect(error.message).toMatch(/failed in 10 of 15 cases/);
     expect(error.message).toMatch(/sequence-mean, eps 0.2\/0.2, beta 0: gradient error/);
     expect(error.message).not.toMatch(/ token-mean, eps/);
   });
@@ -83,7 +92,7 @@ describe('objectiveConformance', () => {
     const error = await objectiveConformance(() => new IgnoresShapingPolicy({ seed: 3 })).catch(
       (caught) => caught,
     );
-    expect(error.message).toMatch(/failed in 3 of 12 cases/);
+    expect(error.message).toMatch(/failed in 3 of 15 cases/);
     expect(
       error.message
         .split('\n')
@@ -96,12 +105,25 @@ describe('objectiveConformance', () => {
     const error = await objectiveConformance(() => new KlEverywherePolicy({ seed: 3 })).catch(
       (caught) => caught,
     );
-    expect(error.message).toMatch(/failed in 6 of 12 cases/);
+    expect(error.message).toMatch(/failed in 9 of 15 cases/);
     expect(
       error.message
         .split('\n')
         .slice(1)
         .every((line: string) => line.includes('KL on policy samples only')),
+    ).toBe(true);
+  });
+
+  it("fails a backend that ignores CHORD's supervised term only in that case", async () => {
+    const error = await objectiveConformance(() => new IgnoresSupervisedPolicy({ seed: 3 })).catch(
+      (caught) => caught,
+    );
+    expect(error.message).toMatch(/failed in 3 of 15 cases/);
+    expect(
+      error.message
+        .split('\n')
+        .slice(1)
+        .every((line: string) => line.includes('supervised term mu 0.3')),
     ).toBe(true);
   });
 

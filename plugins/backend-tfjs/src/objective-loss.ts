@@ -14,6 +14,8 @@ export interface ObjectiveTensors {
   klMask?: tf.Tensor2D;
   /** 1 for off-policy sequences, [B, 1]: present when `offPolicyShaping` is set. */
   offPolicy?: tf.Tensor2D;
+  /** CHORD: each sequence's factor on its tokens' log-probs (mu / N_off, or 0), [B, 1]. */
+  supervised?: tf.Tensor2D;
   /** The aggregation's factor for each token (0 off the completion), [B, T]. */
   coefficient: tf.Tensor2D;
   /** [B, 1] */
@@ -57,7 +59,12 @@ export function objectiveLoss(
     klTokens = tf.sum(tf.mul(t.mask, t.klMask));
     if (settings.beta > 0) term = tf.sub(term, tf.mul(settings.beta, k3));
   }
-  const loss = tf.neg(tf.sum(tf.mul(t.coefficient, term)));
+  let objective = tf.sum(tf.mul(t.coefficient, term));
+  if (t.supervised !== undefined) {
+    const logProbsOnCompletion = tf.where(valid, logProbs, tf.zerosLike(logProbs));
+    objective = tf.add(objective, tf.sum(tf.mul(tf.mul(t.supervised, t.mask), logProbsOnCompletion)));
+  }
+  const loss = tf.neg(objective);
   const clipped = tf.sum(tf.mul(tf.cast(binds, 'float32'), t.mask));
   return {
     loss: loss as tf.Scalar,

@@ -1,10 +1,10 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  aggregationWeights,
   type ObjectiveFeature,
   type ObjectiveGradient,
   type ObjectiveSettings,
+  objectiveFactors,
   type PolicyBackend,
   type PolicySample,
   type Prompt,
@@ -95,7 +95,11 @@ export class TfjsPolicy implements PolicyBackend {
   readonly name: string;
   readonly capabilities = {
     train: true,
-    objective: ['kl-per-sequence', 'policy-shaping'] as const satisfies readonly ObjectiveFeature[],
+    objective: [
+      'kl-per-sequence',
+      'policy-shaping',
+      'supervised-term',
+    ] as const satisfies readonly ObjectiveFeature[],
   };
   readonly model: TinyVlm;
   parameters: ModelParameters;
@@ -362,11 +366,8 @@ export class TfjsPolicy implements PolicyBackend {
   ): Promise<TrainStepResult> {
     if (objective.beta > 0) this.ensureReference();
     const tokens = batch.sequences.reduce((sum, sequence) => sum + sequence.tokens.length, 0);
-    // The aggregation's per-token factors depend on the whole batch: computed here, before sharing out.
-    const coefficients = aggregationWeights(
-      batch.sequences.map((sequence) => ({ logProbs: sequence.tokens })),
-      objective,
-    );
+    // The per-token factors (aggregation, CHORD's mix) depend on the whole batch: computed before sharing out.
+    const coefficients = sequenceFactors(batch, objective);
     const { loss, kl, klTokens, clipped, gradients } = await this.gradientsInParallel(
       batch.sequences.length,
       (start, end) => ({
@@ -398,7 +399,7 @@ export class TfjsPolicy implements PolicyBackend {
   /** The objective's loss terms over some of a batch's sequences and their gradient (tensors keyed by variable). */
   private async objectiveGradients(
     sequences: TrainBatch['sequences'],
-    coefficients: readonly number[],
+    coefficients: readonly SequenceFactors[],
     objective: ObjectiveSettings,
     temperature: number,
   ) {
@@ -430,7 +431,7 @@ export class TfjsPolicy implements PolicyBackend {
   /** A worker's share of trainStep: `objectiveGradients` as arrays in parameter order. */
   async objectiveShard(
     sequences: TrainBatch['sequences'],
-    coefficients: readonly number[],
+    coefficients: readonly SequenceFactors[],
     objective: ObjectiveSettings,
     temperature: number,
   ): Promise<ShardGradients> {
@@ -443,10 +444,7 @@ export class TfjsPolicy implements PolicyBackend {
     temperature: number,
   ): Promise<ObjectiveGradient> {
     if (objective.beta > 0) this.ensureReference();
-    const coefficients = aggregationWeights(
-      batch.sequences.map((sequence) => ({ logProbs: sequence.tokens })),
-      objective,
-    );
+    const coefficients = sequenceFactors(batch, objective);
     const prepared = await this.prepareObjective(batch.sequences, coefficients, objective);
     let loss = 0;
     const logProbGradients: number[][] = new Array(batch.sequences.length);
@@ -713,10 +711,10 @@ export class TfjsPolicy implements PolicyBackend {
     }
   }
 
-  /** Tensors of the objective for these sequences; `coefficients` are each one's aggregation factor. */
+  /** Tensors of the objective for these sequences; `coefficients` are each one's factors (`sequenceFactors`). */
   private async prepareObjective(
     batchSequences: TrainBatch['sequences'],
-    coefficients: readonly number[],
+    coefficients: readonly SequenceFactors[],
     objective: ObjectiveSettings,
   ) {
     const sequences = await this.sequenceInputs(batchSequences);
@@ -750,9 +748,12 @@ export class TfjsPolicy implements PolicyBackend {
             ? {}
             : { offPolicy: perRow((index) => (batchSequences[index]!.source === 'policy' ? 0 : 1)) }),
           coefficient: tf.tensor2d(
-            completionGrid(group, (row) => coefficients[group.indices[row]!]!),
+            completionGrid(group, (row) => coefficients[group.indices[row]!]!.policyGradient),
             shape,
           ),
+          ...(objective.offPolicySupervised === undefined
+            ? {}
+            : { supervised: perRow((index) => coefficients[index]!.supervised) }),
           advantage: perRow((index) => batchSequences[index]!.advantage),
           weight: perRow((index) => batchSequences[index]!.weight),
         };
@@ -887,6 +888,23 @@ export class TfjsPolicy implements PolicyBackend {
     this.optimizer.dispose();
     this.model.dispose();
   }
+}
+
+/** Per sequence: the factor of its tokens' policy-gradient terms and of their log-probs in CHORD's term. */
+export interface SequenceFactors {
+  policyGradient: number;
+  supervised: number;
+}
+
+function sequenceFactors(batch: TrainBatch, objective: ObjectiveSettings): SequenceFactors[] {
+  const { policyGradient, supervised } = objectiveFactors(
+    batch.sequences.map((sequence) => ({
+      logProbs: sequence.tokens,
+      offPolicy: sequence.source !== 'policy',
+    })),
+    objective,
+  );
+  return policyGradient.map((factor, i) => ({ policyGradient: factor, supervised: supervised[i]! }));
 }
 
 function range(start: number, end: number): number[] {

@@ -20,7 +20,7 @@ export type ReplicaRequest =
   | {
       type: 'objective';
       sequences: unknown[];
-      coefficients: number[];
+      coefficients: { policyGradient: number; supervised: number }[];
       objective: unknown;
       temperature: number;
     }

@@ -1,10 +1,10 @@
 import { Random, type ScoredAction, type Selector } from '@ekipl/core';
 import { scoredPool, selectorConformance } from '@ekipl/testkit';
 import { describe, expect, it } from 'vitest';
-import { quota, replaceWorst, topK } from '../src/index.js';
+import { ampo, quota, replaceWorst, topK } from '../src/index.js';
 
 async function create(
-  plugin: typeof topK | typeof quota | typeof replaceWorst,
+  plugin: typeof topK | typeof quota | typeof replaceWorst | typeof ampo,
   options: Record<string, unknown> = {},
 ) {
   return (await plugin.create(plugin.options.parse(options) as never, {
@@ -150,9 +150,58 @@ describe('conformance', () => {
     [topK, { ties: 'aux-first' }],
     [quota, { maxAuxiliary: 1 }],
     [replaceWorst, { replace: 2 }],
+    [ampo, {}],
+    [ampo, { replace: 2, onlyCorrect: false }],
   ] as const) {
     it(`${plugin.name} ${JSON.stringify(options)} passes selectorConformance`, async () => {
       await selectorConformance(await create(plugin, options));
     });
   }
+});
+
+describe('ampo', () => {
+  /** Candidates with an accuracy part (1 right, 0 wrong) and total reward = format + accuracy. */
+  const graded = (entries: [source: string, accuracy: number][]): ScoredAction[] =>
+    entries.map(([source, accuracy], index) => ({
+      source,
+      text: `${source}-${index}`,
+      index,
+      reward: 1 + accuracy,
+      rewardParts: { format: 1, accuracy },
+    }));
+
+  it('a group where the policy has a correct answer stays the policy own G', async () => {
+    const candidates = graded([
+      ['policy', 0],
+      ['policy', 1],
+      ['policy', 0],
+      ['gpt', 1],
+      ['gpt', 1],
+    ]);
+    const chosen = (await create(ampo, { replace: 2 })).select(candidates, 3, Random.fromSeed(1));
+    expect(chosen.every((action) => action.source === 'policy')).toBe(true);
+  });
+
+  it('a stuck group: the worst policy samples are replaced by correct external answers only', async () => {
+    // Policy all wrong (one also unformatted: reward 0, the worst); gpt one right, one wrong.
+    const candidates = graded([
+      ['policy', 0],
+      ['policy', 0],
+      ['policy', 0],
+      ['gpt', 0],
+      ['gpt', 1],
+    ]);
+    candidates[1] = { ...candidates[1]!, reward: 0, rewardParts: { format: 0, accuracy: 0 } };
+    const chosen = (await create(ampo, { replace: 2 })).select(candidates, 3, Random.fromSeed(1));
+    // One correct external answer exists, so one swap, and it replaces the worst (index 1).
+    expect(chosen.map((action) => action.index).sort()).toEqual([0, 2, 4]);
+    // onlyCorrect: false lets the wrong one in too, replacing the next worst.
+    const loose = (await create(ampo, { replace: 2, onlyCorrect: false })).select(
+      candidates,
+      3,
+      Random.fromSeed(1),
+    );
+    expect(loose.filter((action) => action.source === 'gpt')).toHaveLength(2);
+    expect(loose.some((action) => action.index === 1)).toBe(false);
+  });
 });

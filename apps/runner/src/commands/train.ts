@@ -96,13 +96,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       progress.step = index;
       const started = performance.now();
       const tasks = await batches.next();
-      const result = await ekiplStep(
-        step,
-        settings,
-        tasks,
-        random.split('step', index),
-        options.signal === undefined ? {} : { signal: options.signal },
-      );
+      const result = await ekiplStep(step, settings, tasks, random.split('step', index), {
+        step: index,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
       costTotal += result.metrics['cost/usd'] ?? 0;
       completed = index;
       progress.lastUpdate = `step ${index}`;

@@ -337,7 +337,19 @@ export function stepSettings(config: ValidatedConfig): EkiplStepSettings {
     },
     advantage,
     numIterations: objective.numIterations,
-    offPolicy: { klOn: objective.klOn, negatives: objective.offPolicyNegatives },
+    offPolicy: {
+      klOn: objective.klOn,
+      negatives: objective.offPolicyNegatives,
+      ...(objective.offPolicySupervised === undefined
+        ? {}
+        : {
+            supervised: {
+              start: objective.offPolicySupervised.weight,
+              end: objective.offPolicySupervised.decayTo,
+              steps: objective.offPolicySupervised.decaySteps ?? Math.max(1, run.steps),
+            },
+          }),
+    },
   };
 }
 

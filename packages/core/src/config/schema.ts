@@ -80,6 +80,18 @@ export const objectiveSchema = z.strictObject({
    * (Yan et al. 2025; gamma 0.1 there). Absent: the clipped ratio for every token.
    */
   offPolicyShaping: z.strictObject({ gamma: z.number().positive().default(0.1) }).optional(),
+  /**
+   * CHORD's mix: loss = (1 - mu) x the objective + mu x the cross-entropy of the selected external
+   * texts (Zhang et al. 2025), mu going linearly from `weight` to `decayTo` over `decaySteps` (default
+   * run.steps). Absent: no supervised term.
+   */
+  offPolicySupervised: z
+    .strictObject({
+      weight: z.number().min(0).max(1).default(0.5),
+      decayTo: z.number().min(0).max(1).default(0.05),
+      decaySteps: z.int().positive().optional(),
+    })
+    .optional(),
 });
 
 export const promptSchema = z.strictObject({

@@ -27,4 +27,11 @@ export interface ObjectiveSettings {
    * `policy-shaping` objective feature.
    */
   offPolicyShaping?: { gamma: number };
+  /**
+   * CHORD's mix (Zhang et al. 2025, "On-Policy RL Meets Off-Policy Experts"): loss = (1 - mu) x the
+   * policy-gradient objective (KL included) + mu x the cross-entropy of the batch's off-policy texts
+   * (mean over their tokens). `weight` is mu at this step (the step computes it from its schedule).
+   * Needs the backend's `supervised-term` objective feature.
+   */
+  offPolicySupervised?: { weight: number };
 }

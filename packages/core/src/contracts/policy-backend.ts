@@ -102,9 +102,11 @@ export interface PolicyCapabilities {
  * Optional parts of the objective (contract v1 additions, each covered by `objectiveConformance`):
  * - `kl-per-sequence`: the KL term only on sequences that carry `refLogProbs` (the default `klOn: policy`);
  * - `policy-shaping`: `ObjectiveSettings.offPolicyShaping` (LUFFY's f(pi) = pi / (pi + gamma) on
- *   off-policy tokens).
+ *   off-policy tokens);
+ * - `supervised-term`: `ObjectiveSettings.offPolicySupervised` (CHORD's cross-entropy on off-policy
+ *   texts, mixed with weight mu).
  */
-export type ObjectiveFeature = 'kl-per-sequence' | 'policy-shaping';
+export type ObjectiveFeature = 'kl-per-sequence' | 'policy-shaping' | 'supervised-term';
 
 /**
  * The policy being trained (or evaluated). All log-probs, in `generate`, `score` and `trainStep`
