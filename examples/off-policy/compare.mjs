@@ -34,6 +34,7 @@ const allArms = {
   'exact-is': (config) => ({ ...config, estimator: { use: 'exact-is' } }),
   snis: (config) => ({ ...config, estimator: { use: 'snis' } }),
   ampo: (config) => ({ ...config, selector: { use: 'ampo' } }),
+  'rl-plus': (config) => ({ ...config, objective: { ...config.objective, offPolicyMis: {} } }),
   chord: (config) => ({ ...config, objective: { ...config.objective, offPolicySupervised: {} } }),
   luffy: (config) => ({ ...config, objective: { ...config.objective, offPolicyShaping: { gamma: 0.1 } } }),
   'luffy-mask': (config) => ({

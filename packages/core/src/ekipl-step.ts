@@ -397,12 +397,13 @@ function checkObjectiveFeatures(
   if (objective.beta > 0 && offPolicy.klOn === 'policy') needed.push('kl-per-sequence');
   if (objective.offPolicyShaping !== undefined) needed.push('policy-shaping');
   if (objective.offPolicySupervised !== undefined) needed.push('supervised-term');
+  if (objective.offPolicyMis !== undefined) needed.push('rl-plus-ratio');
   const missing = needed.filter((feature) => !(policy.capabilities.objective ?? []).includes(feature));
   if (missing.length > 0) {
     throw new PluginError(
       policy.name,
       `policy "${policy.name}" does not implement the objective feature(s) ${missing.join(', ')} these settings need ` +
-        '(klOn: policy with beta > 0 needs kl-per-sequence; offPolicyShaping needs policy-shaping; offPolicySupervised needs supervised-term)',
+        '(klOn: policy with beta > 0 needs kl-per-sequence; offPolicyShaping needs policy-shaping; offPolicySupervised needs supervised-term; offPolicyMis needs rl-plus-ratio)',
     );
   }
 }

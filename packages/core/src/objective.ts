@@ -24,6 +24,10 @@
  *   term(i,t) = w_i * f(p) * A_i - beta * k3,  f(p) = p / (p + gamma),  p = exp(l_theta)
  * unclipped; d f / d l_theta = p * gamma / (p + gamma)^2. Those tokens never count as clipped.
  *
+ * With `offPolicyMis` (RL-PLUS), the tokens of an off-policy sequence use
+ *   term(i,t) = w_i * r_mis * A_i * s - beta * k3,  r_mis = 2 p / (p_old + (p_old + 1) / 2),
+ *   s = (1 - p)^exponent held constant (detached), unclipped; d / d l_theta = r_mis * A_i * s.
+ *
  * With `offPolicySupervised` (CHORD) at weight mu, every term above is scaled by (1 - mu) and each token
  * of an off-policy sequence adds mu / N_off * l_theta to the objective (N_off: off-policy tokens in the
  * batch), i.e. the loss gains mu x their mean cross-entropy; its gradient is -mu / N_off.
@@ -65,6 +69,7 @@ export type ObjectiveTerms = Pick<
   | 'maxCompletionLength'
   | 'offPolicyShaping'
   | 'offPolicySupervised'
+  | 'offPolicyMis'
 >;
 
 /** A batch's sequence as the objective reads it, with its current log-probs l_theta. */
@@ -106,6 +111,7 @@ export function evaluateObjective(
     const tokenWeight = tokenWeights[i]!;
     const advantage = sequence.advantage;
     const shapingGamma = sequence.offPolicy === true ? settings.offPolicyShaping?.gamma : undefined;
+    const misExponent = sequence.offPolicy === true ? settings.offPolicyMis?.exponent : undefined;
     const row = new Array<number>(length);
     for (let t = 0; t < length; t++) {
       const logProb = sequence.logProbs[t]!;
@@ -116,6 +122,13 @@ export function evaluateObjective(
         const probability = Math.exp(logProb);
         surrogate = (probability / (probability + shapingGamma)) * advantage;
         surrogateGradient = ((probability * shapingGamma) / (probability + shapingGamma) ** 2) * advantage;
+      } else if (misExponent !== undefined) {
+        const probability = Math.exp(logProb);
+        const oldProbability = Math.exp(sequence.oldLogProbs[t]!);
+        const ratio = (2 * probability) / (oldProbability + (oldProbability + 1) / 2);
+        const exploration = advantage * Math.max(0, 1 - probability) ** misExponent;
+        surrogate = ratio * exploration;
+        surrogateGradient = ratio * exploration;
       } else {
         const ratio = Math.exp(logProb - sequence.oldLogProbs[t]!);
         const clippedRatio = Math.min(Math.max(ratio, 1 - clipLow), 1 + clipHigh);

@@ -194,6 +194,29 @@ describe("evaluateObjective: CHORD's supervised term on off-policy sequences", (
   });
 });
 
+describe('evaluateObjective: RL-PLUS ratio and exploration advantage on off-policy sequences', () => {
+  it('p = 0.25, p_old = 0.5, A = 2, exponent 0.5: r = 0.5 / 1.25 = 0.4, s = sqrt(0.75); term r A s, gradient -r A s', () => {
+    const sequence = {
+      logProbs: [Math.log(0.25)],
+      oldLogProbs: [Math.log(0.5)],
+      advantage: 2,
+      weight: 1,
+      offPolicy: true,
+    };
+    const result = evaluateObjective([sequence], { ...base, offPolicyMis: { exponent: 0.5 } });
+    const term = 0.4 * 2 * Math.sqrt(0.75);
+    expect(result.loss).toBeCloseTo(-term, 12);
+    // (1 - p)^0.5 is held constant: the gradient is the ratio's alone, r A s.
+    expect(result.gradient[0]![0]).toBeCloseTo(-term, 12);
+    // On-policy sequences keep the clipped ratio: r = 0.5 -> clipped branch binds? A > 0, r < 1 - eps: r A.
+    const onPolicy = evaluateObjective([{ ...sequence, offPolicy: false }], {
+      ...base,
+      offPolicyMis: { exponent: 0.5 },
+    });
+    expect(onPolicy.loss).toBeCloseTo(-0.5 * 2, 12);
+  });
+});
+
 describe('evaluateObjective: LUFFY policy shaping on off-policy sequences', () => {
   const shaping = { ...base, offPolicyShaping: { gamma: 0.1 } };
   it('p = 0.3, gamma 0.1, A = 2: f = 0.3 / 0.4 = 0.75, term 1.5; gradient -p gamma / (p + gamma)^2 A = -0.375', () => {

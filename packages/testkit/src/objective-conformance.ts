@@ -49,7 +49,7 @@ const defaultPrompts: Prompt[] = [
  * Proves a trainable backend minimises ekipl's objective: for every aggregation, with and without the
  * KL term, symmetric and clip-higher clipping, and estimator weights != 1, plus each optional feature
  * the backend declares in `capabilities.objective` (the KL term on the policy's samples only; LUFFY's
- * shaping of off-policy tokens; CHORD's supervised term), on random batches of the
+ * shaping of off-policy tokens; CHORD's supervised term; RL-PLUS's ratio), on random batches of the
  * backend's own samples, the loss and the gradient with respect to the per-token log-probs that the
  * backend computes (`objectiveGradient`) equal core's reference implementation, and the loss
  * `trainStep` reports at the starting weights equals it too.
@@ -76,6 +76,7 @@ export async function objectiveConformance(
     klPerSequence?: boolean;
     offPolicyShaping?: { gamma: number };
     offPolicySupervised?: { weight: number };
+    offPolicyMis?: { exponent: number };
     needs: ObjectiveFeature[];
   }[] = [
     { clipLow: 0.2, clipHigh: 0.2, beta: 0, needs: [] },
@@ -97,6 +98,14 @@ export async function objectiveConformance(
       offPolicySupervised: { weight: 0.3 },
       needs: ['kl-per-sequence', 'supervised-term'],
     },
+    {
+      clipLow: 0.2,
+      clipHigh: 0.2,
+      beta: 0.04,
+      klPerSequence: true,
+      offPolicyMis: { exponent: 0.5 },
+      needs: ['kl-per-sequence', 'rl-plus-ratio'],
+    },
   ];
   const cases: ObjectiveConformanceCase[] = [];
   for (const aggregation of aggregations) {
@@ -109,6 +118,9 @@ export async function objectiveConformance(
         ...(variant.offPolicySupervised === undefined
           ? []
           : [`supervised term mu ${variant.offPolicySupervised.weight}`]),
+        ...(variant.offPolicyMis === undefined
+          ? []
+          : [`RL-PLUS ratio, exponent ${variant.offPolicyMis.exponent}`]),
       ];
       const name = `${aggregation}, eps ${variant.clipLow}/${variant.clipHigh}, beta ${variant.beta}${features.map((feature) => `, ${feature}`).join('')}`;
       const random = Random.fromSeed(options.seed ?? 1).split('objective-conformance', name);

@@ -63,6 +63,7 @@ describe('objectiveConformance', () => {
         `${aggregation}, eps 0.2/0.28, beta 0.04, KL on policy samples only`,
         `${aggregation}, eps 0.2/0.2, beta 0.04, KL on policy samples only, shaping gamma 0.1`,
         `${aggregation}, eps 0.2/0.28, beta 0.04, KL on policy samples only, supervised term mu 0.3`,
+        `${aggregation}, eps 0.2/0.2, beta 0.04, KL on policy samples only, RL-PLUS ratio, exponent 0.5`,
       ]),
     );
     for (const result of report.cases) {
@@ -74,7 +75,7 @@ describe('objectiveConformance', () => {
 
   it('fails a backend that puts the estimator weight inside the clip', async () => {
     await expect(objectiveConformance(() => new WeightInsideClipPolicy({ seed: 3 }))).rejects.toThrow(
-      /objective conformance failed in 15 of 15 cases/,
+      /objective conformance failed in 18 of 18 cases/,
     );
   });
 
@@ -83,7 +84,7 @@ describe('objectiveConformance', () => {
       (caught) => caught,
     );
     expect(error).toBeInstanceOf(ConformanceError);
-    expect(error.message).toMatch(/failed in 10 of 15 cases/);
+    expect(error.message).toMatch(/failed in 12 of 18 cases/);
     expect(error.message).toMatch(/sequence-mean, eps 0.2\/0.2, beta 0: gradient error/);
     expect(error.message).not.toMatch(/ token-mean, eps/);
   });
@@ -92,7 +93,7 @@ describe('objectiveConformance', () => {
     const error = await objectiveConformance(() => new IgnoresShapingPolicy({ seed: 3 })).catch(
       (caught) => caught,
     );
-    expect(error.message).toMatch(/failed in 3 of 15 cases/);
+    expect(error.message).toMatch(/failed in 3 of 18 cases/);
     expect(
       error.message
         .split('\n')
@@ -105,7 +106,7 @@ describe('objectiveConformance', () => {
     const error = await objectiveConformance(() => new KlEverywherePolicy({ seed: 3 })).catch(
       (caught) => caught,
     );
-    expect(error.message).toMatch(/failed in 9 of 15 cases/);
+    expect(error.message).toMatch(/failed in 12 of 18 cases/);
     expect(
       error.message
         .split('\n')
@@ -118,7 +119,7 @@ describe('objectiveConformance', () => {
     const error = await objectiveConformance(() => new IgnoresSupervisedPolicy({ seed: 3 })).catch(
       (caught) => caught,
     );
-    expect(error.message).toMatch(/failed in 3 of 15 cases/);
+    expect(error.message).toMatch(/failed in 3 of 18 cases/);
     expect(
       error.message
         .split('\n')

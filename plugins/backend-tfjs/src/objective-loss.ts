@@ -27,7 +27,7 @@ export interface ObjectiveTensors {
 export function objectiveLoss(
   logProbs: tf.Tensor,
   t: ObjectiveTensors,
-  settings: Pick<ObjectiveSettings, 'clipLow' | 'clipHigh' | 'beta' | 'offPolicyShaping'>,
+  settings: Pick<ObjectiveSettings, 'clipLow' | 'clipHigh' | 'beta' | 'offPolicyShaping' | 'offPolicyMis'>,
 ) {
   const valid = tf.cast(t.mask, 'bool');
   const ratio = tf.exp(tf.where(valid, tf.sub(logProbs, t.old), tf.zerosLike(logProbs)));
@@ -46,6 +46,19 @@ export function objectiveLoss(
     );
     const isOffPolicy = tf.cast(tf.mul(t.offPolicy, t.mask), 'bool');
     surrogate = tf.where(isOffPolicy, shaped, surrogate);
+    binds = tf.logicalAnd(binds, tf.logicalNot(isOffPolicy));
+  }
+  if (settings.offPolicyMis !== undefined && t.offPolicy !== undefined) {
+    // RL-PLUS: r = 2 p / (p_old + (p_old + 1) / 2), unclipped, times A (1 - p)^exponent held constant.
+    const probability = tf.exp(tf.where(valid, logProbs, tf.zerosLike(logProbs)));
+    const oldProbability = tf.exp(t.old);
+    const ratioMis = tf.div(
+      tf.mul(2, probability),
+      tf.add(oldProbability, tf.div(tf.add(oldProbability, 1), 2)),
+    );
+    const exploration = tf.pow(tf.relu(tf.sub(1, stopGradient(probability))), settings.offPolicyMis.exponent);
+    const isOffPolicy = tf.cast(tf.mul(t.offPolicy, t.mask), 'bool');
+    surrogate = tf.where(isOffPolicy, tf.mul(tf.mul(ratioMis, t.advantage), exploration), surrogate);
     binds = tf.logicalAnd(binds, tf.logicalNot(isOffPolicy));
   }
   let term = tf.mul(t.weight, surrogate);
@@ -72,4 +85,13 @@ export function objectiveLoss(
     klTokens: klTokens as tf.Scalar,
     clipped: clipped as tf.Scalar,
   };
+}
+
+/** The value of `x` with no gradient flowing back through it. */
+function stopGradient(x: tf.Tensor): tf.Tensor {
+  const identity = tf.customGrad(((input: tf.Tensor) => ({
+    value: tf.clone(input),
+    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+  })) as Parameters<typeof tf.customGrad>[0]) as (input: tf.Tensor) => tf.Tensor;
+  return identity(x);
 }

@@ -99,6 +99,7 @@ export class TfjsPolicy implements PolicyBackend {
       'kl-per-sequence',
       'policy-shaping',
       'supervised-term',
+      'rl-plus-ratio',
     ] as const satisfies readonly ObjectiveFeature[],
   };
   readonly model: TinyVlm;
@@ -744,7 +745,7 @@ export class TfjsPolicy implements PolicyBackend {
                 klMask: perRow((index) => (batchSequences[index]!.refLogProbs === undefined ? 0 : 1)),
               }
             : {}),
-          ...(objective.offPolicyShaping === undefined
+          ...(objective.offPolicyShaping === undefined && objective.offPolicyMis === undefined
             ? {}
             : { offPolicy: perRow((index) => (batchSequences[index]!.source === 'policy' ? 0 : 1)) }),
           coefficient: tf.tensor2d(

@@ -20,7 +20,7 @@ describe('objective conformance', () => {
         prompts: await testPrompts(),
         tolerance: 1e-4,
       });
-      expect(report.cases).toHaveLength(15);
+      expect(report.cases).toHaveLength(18);
       for (const result of report.cases) expect(result.gradientError).toBeLessThan(1e-4);
     });
   }

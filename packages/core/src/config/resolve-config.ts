@@ -324,6 +324,7 @@ export function stepSettings(config: ValidatedConfig): EkiplStepSettings {
     maxCompletionLength: objective.maxCompletionLength,
     learningRate: objective.learningRate,
     ...(objective.offPolicyShaping === undefined ? {} : { offPolicyShaping: objective.offPolicyShaping }),
+    ...(objective.offPolicyMis === undefined ? {} : { offPolicyMis: objective.offPolicyMis }),
   };
   const advantage: AdvantageSettings = { baseline: objective.baseline, scaleByStd: objective.scaleByStd };
   return {

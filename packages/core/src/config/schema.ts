@@ -85,6 +85,11 @@ export const objectiveSchema = z.strictObject({
    * texts (Zhang et al. 2025), mu going linearly from `weight` to `decayTo` over `decaySteps` (default
    * run.steps). Absent: no supervised term.
    */
+  /**
+   * RL-PLUS's off-policy term: the ratio 2 pi / (pi_old + (pi_old + 1) / 2), unclipped, with the
+   * exploration advantage A (1 - pi)^exponent (pi detached). Not with offPolicyShaping.
+   */
+  offPolicyMis: z.strictObject({ exponent: z.number().min(0).default(0.5) }).optional(),
   offPolicySupervised: z
     .strictObject({
       weight: z.number().min(0).max(1).default(0.5),
@@ -172,6 +177,13 @@ export const configSchema = z
         code: 'custom',
         path: ['objective', 'clipHigh'],
         message: `clipHigh (${clipHigh}) is below clip (${config.objective.clip}); clip-higher needs clipHigh >= clip, or leave it out`,
+      });
+    }
+    if (config.objective.offPolicyShaping !== undefined && config.objective.offPolicyMis !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['objective', 'offPolicyMis'],
+        message: 'offPolicyShaping and offPolicyMis both replace the ratio of off-policy tokens: choose one',
       });
     }
   });

@@ -34,4 +34,12 @@ export interface ObjectiveSettings {
    * Needs the backend's `supervised-term` objective feature.
    */
   offPolicySupervised?: { weight: number };
+  /**
+   * RL-PLUS's off-policy term (Dong et al. 2025, "RL-PLUS"), in the form issue 10 states it: on the
+   * tokens of off-policy sequences the clipped ratio is replaced by the multiple-importance-sampling
+   * ratio r = 2 pi_theta / (pi_old + (pi_old + 1) / 2), unclipped, and the advantage by the
+   * exploration advantage A (1 - pi_theta)^exponent with pi_theta detached (exponent 0.5 there).
+   * Not with `offPolicyShaping`. Needs the backend's `rl-plus-ratio` objective feature.
+   */
+  offPolicyMis?: { exponent: number };
 }

@@ -104,9 +104,10 @@ export interface PolicyCapabilities {
  * - `policy-shaping`: `ObjectiveSettings.offPolicyShaping` (LUFFY's f(pi) = pi / (pi + gamma) on
  *   off-policy tokens);
  * - `supervised-term`: `ObjectiveSettings.offPolicySupervised` (CHORD's cross-entropy on off-policy
- *   texts, mixed with weight mu).
+ *   texts, mixed with weight mu);
+ * - `rl-plus-ratio`: `ObjectiveSettings.offPolicyMis` (RL-PLUS's ratio and exploration advantage).
  */
-export type ObjectiveFeature = 'kl-per-sequence' | 'policy-shaping' | 'supervised-term';
+export type ObjectiveFeature = 'kl-per-sequence' | 'policy-shaping' | 'supervised-term' | 'rl-plus-ratio';
 
 /**
  * The policy being trained (or evaluated). All log-probs, in `generate`, `score` and `trainStep`

@@ -47,7 +47,12 @@ export class FakePolicy implements PolicyBackend {
   /** The reference objective implements every optional feature. */
   readonly capabilities = {
     train: true,
-    objective: ['kl-per-sequence', 'policy-shaping', 'supervised-term'] as readonly ObjectiveFeature[],
+    objective: [
+      'kl-per-sequence',
+      'policy-shaping',
+      'supervised-term',
+      'rl-plus-ratio',
+    ] as readonly ObjectiveFeature[],
   };
   /** Every score call: which weights and the token sequences scored. */
   readonly scoreCalls: { which: ScoreWeights; tokens: number[][] }[] = [];
