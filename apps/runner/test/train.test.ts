@@ -9,13 +9,16 @@ import { train } from '../src/index.js';
 const scratch = mkdtempSync(join(tmpdir(), 'ekipl-train-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const secret = 'sk-test-TRAIN-SECRET-31337';
+/** A policy small enough for a few steps in a test. */
+const tinySize =
+  '{ dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 }';
 
 const config = (baseURL: string) => `
 run: { name: tiny, seed: 3, steps: 2, batchSize: 1, groupSize: 2, evalEvery: 2, evalLimit: 2 }
 dataset: { use: synthetic-counting, options: { imageSize: 16 } }
 policy:
   use: tfjs
-  options: { size: { dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 } }
+  options: { size: ${tinySize} }
 auxiliary:
   - { use: oracle, name: expert, samples: 1, options: { accuracy: 1 } }
   - { use: openai, name: gpt, samples: 1, options: { model: gpt-4o, baseURL: '${baseURL}', maxRetries: 0, cache: { directory: cache } } }
@@ -120,7 +123,7 @@ run: { name: dying, seed: 3, steps: 2, batchSize: 1, groupSize: 2, evalEvery: 0 
 dataset: { use: synthetic-counting, options: { imageSize: 16 } }
 policy:
   use: dying-tfjs
-  options: { failAt: 3, tfjs: { workers: 1, size: { dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 } } }
+  options: { failAt: 3, tfjs: { workers: 1, size: ${tinySize} } }
 auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 1 } }]
 warmStart: { steps: 5, batchSize: 2 }
 objective: { maxCompletionLength: 256 }
@@ -154,7 +157,7 @@ run: { name: short, seed: 3, steps: 0, batchSize: 1, groupSize: 2, evalEvery: 0 
 dataset: { use: synthetic-counting, options: { imageSize: 16 } }
 policy:
   use: tfjs
-  options: { workers: 1, size: { dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 } }
+  options: { workers: 1, size: ${tinySize} }
 auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 1, style: verbose } }]
 warmStart: { steps: 2, batchSize: 2 }
 objective: { maxCompletionLength: 24 }

@@ -1,11 +1,12 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  type ObjectiveFeature,
   type ObjectiveGradient,
   type ObjectiveSettings,
   objectiveFactors,
+  objectiveFeatures,
   type PolicyBackend,
+  type PolicyCapabilities,
   type PolicySample,
   type Prompt,
   Random,
@@ -93,15 +94,8 @@ export interface ThreadMemory {
 export class TfjsPolicy implements PolicyBackend {
   readonly specificationVersion = specificationVersion;
   readonly name: string;
-  readonly capabilities = {
-    train: true,
-    objective: [
-      'kl-per-sequence',
-      'policy-shaping',
-      'supervised-term',
-      'rl-plus-ratio',
-    ] as const satisfies readonly ObjectiveFeature[],
-  };
+  /** It implements every optional part of the objective (objectiveConformance covers each). */
+  readonly capabilities: PolicyCapabilities = { train: true, objective: objectiveFeatures };
   readonly model: TinyVlm;
   parameters: ModelParameters;
   private reference: Map<string, tf.Tensor> | undefined;

@@ -107,7 +107,13 @@ export interface PolicyCapabilities {
  *   texts, mixed with weight mu);
  * - `rl-plus-ratio`: `ObjectiveSettings.offPolicyMis` (RL-PLUS's ratio and exploration advantage).
  */
-export type ObjectiveFeature = 'kl-per-sequence' | 'policy-shaping' | 'supervised-term' | 'rl-plus-ratio';
+export const objectiveFeatures = [
+  'kl-per-sequence',
+  'policy-shaping',
+  'supervised-term',
+  'rl-plus-ratio',
+] as const;
+export type ObjectiveFeature = (typeof objectiveFeatures)[number];
 
 /**
  * The policy being trained (or evaluated). All log-probs, in `generate`, `score` and `trainStep`

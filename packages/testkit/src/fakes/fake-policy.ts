@@ -1,10 +1,11 @@
 import {
   evaluateObjective,
-  type ObjectiveFeature,
   type ObjectiveGradient,
   type ObjectiveSettings,
+  objectiveFeatures,
   objectiveSequence,
   type PolicyBackend,
+  type PolicyCapabilities,
   type PolicySample,
   type Prompt,
   Random,
@@ -45,15 +46,7 @@ export class FakePolicy implements PolicyBackend {
   readonly specificationVersion = specificationVersion;
   readonly name: string;
   /** The reference objective implements every optional feature. */
-  readonly capabilities = {
-    train: true,
-    objective: [
-      'kl-per-sequence',
-      'policy-shaping',
-      'supervised-term',
-      'rl-plus-ratio',
-    ] as readonly ObjectiveFeature[],
-  };
+  readonly capabilities: PolicyCapabilities = { train: true, objective: objectiveFeatures };
   /** Every score call: which weights and the token sequences scored. */
   readonly scoreCalls: { which: ScoreWeights; tokens: number[][] }[] = [];
   /** Every batch trainStep received. */
