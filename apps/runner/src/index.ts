@@ -1,8 +1,20 @@
 export { builtinPlugins } from './builtin-plugins.js';
+export {
+  type EvalOptions,
+  type EvalResult,
+  evaluateCheckpoint,
+  evaluationTable,
+} from './commands/eval.js';
 export { listPlugins } from './commands/plugins.js';
 export { type WriteTasksOptions, writeTasks } from './commands/tasks.js';
 export { type TrainOptions, type TrainResult, train } from './commands/train.js';
 export { type CommandOutcome, validateConfigFile } from './commands/validate.js';
 export { escapeHtml } from './escape-html.js';
+export {
+  type EvaluationOptions,
+  evaluatePolicy,
+  evaluationMetrics,
+  type SplitEvaluation,
+} from './evaluation.js';
 export { main } from './main.js';
 export { reportCommandError, reportError } from './report-error.js';

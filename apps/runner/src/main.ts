@@ -12,5 +12,6 @@ export const main = defineCommand({
     plugins: () => import('./commands/plugins.js').then((module) => module.default),
     tasks: () => import('./commands/tasks.js').then((module) => module.default),
     train: () => import('./commands/train.js').then((module) => module.default),
+    eval: () => import('./commands/eval.js').then((module) => module.default),
   },
 });

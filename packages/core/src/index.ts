@@ -23,6 +23,7 @@ export * from './errors/ekipl-error.js';
 export * from './errors/plugin-error.js';
 export * from './errors/provider-error.js';
 export * from './objective.js';
+export * from './pass-at-k.js';
 export * from './plugin/define-plugin.js';
 export {
   type BuiltinPlugin,

@@ -1,6 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  EkiplError,
   type ObjectiveGradient,
   type ObjectiveSettings,
   objectiveFactors,
@@ -828,29 +829,32 @@ export class TfjsPolicy implements PolicyBackend {
   }
 
   async load(directory: string): Promise<void> {
-    const state = JSON.parse(await readFile(join(directory, 'state.json'), 'utf8')) as {
+    const state = JSON.parse(
+      await readCheckpointFile(directory, 'state.json', (file) => readFile(file, 'utf8')),
+    ) as {
       format: string;
       config: TinyVlmConfig;
       optimizer: { step: number };
       reference: boolean;
     };
     if (state.format !== checkpointFormat)
-      throw new Error(`${directory}: not an ${checkpointFormat} checkpoint (format ${state.format})`);
+      throw new EkiplError(`${directory}: not an ${checkpointFormat} checkpoint (format ${state.format})`);
     for (const key of Object.keys(this.options.config) as (keyof TinyVlmConfig)[]) {
       if (state.config[key] !== this.options.config[key]) {
-        throw new Error(
+        throw new EkiplError(
           `${directory}: checkpoint has ${key} = ${state.config[key]}, this model ${this.options.config[key]}`,
         );
       }
     }
-    const { tensors } = await readSafetensors(join(directory, 'model.safetensors'));
+    const { tensors } = await readCheckpointFile(directory, 'model.safetensors', readSafetensors);
     for (const [name, parameter] of this.parameters) {
       const stored = tensors[name];
       if (stored === undefined) throw new Error(`${directory}/model.safetensors has no tensor ${name}`);
       assignValues(parameter, stored.data, stored.shape);
     }
     this.optimizer.dispose();
-    const optimizerTensors = (await readSafetensors(join(directory, 'optimizer.safetensors'))).tensors;
+    const optimizerTensors = (await readCheckpointFile(directory, 'optimizer.safetensors', readSafetensors))
+      .tensors;
     for (const [key, stored] of Object.entries(optimizerTensors)) {
       const [kind, ...rest] = key.split('.');
       const map = kind === 'first' ? this.optimizer.first : this.optimizer.second;
@@ -865,7 +869,8 @@ export class TfjsPolicy implements PolicyBackend {
     if (this.reference !== undefined) for (const tensor of this.reference.values()) tensor.dispose();
     this.reference = undefined;
     if (state.reference) {
-      const reference = (await readSafetensors(join(directory, 'reference.safetensors'))).tensors;
+      const reference = (await readCheckpointFile(directory, 'reference.safetensors', readSafetensors))
+        .tensors;
       this.reference = new Map(
         Object.entries(reference).map(([name, stored]) => [
           name,
@@ -900,6 +905,23 @@ function sequenceFactors(batch: TrainBatch, objective: ObjectiveSettings): Seque
     objective,
   );
   return policyGradient.map((factor, i) => ({ policyGradient: factor, supervised: supervised[i]! }));
+}
+
+/** Reads one file of a checkpoint; a missing or unreadable one is an EkiplError naming the checkpoint. */
+async function readCheckpointFile<T>(
+  directory: string,
+  name: string,
+  read: (file: string) => Promise<T>,
+): Promise<T> {
+  try {
+    return await read(join(directory, name));
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `has no ${name}: not a checkpoint directory (ekipl train writes them under <run>/checkpoint)`
+        : `${name} cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+    throw new EkiplError(`checkpoint ${directory} ${reason}`, { cause: error });
+  }
 }
 
 function range(start: number, end: number): number[] {

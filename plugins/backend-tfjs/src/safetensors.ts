@@ -43,7 +43,14 @@ export function decodeSafetensors(bytes: Uint8Array): {
   metadata: Record<string, string>;
 } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 8)
+    throw new Error(`safetensors: ${bytes.byteLength} bytes, too short for a header (truncated?)`);
   const headerLength = Number(view.getBigUint64(0, true));
+  if (8 + headerLength > bytes.byteLength) {
+    throw new Error(
+      `safetensors: the header needs ${8 + headerLength} bytes, the file has ${bytes.byteLength} (truncated?)`,
+    );
+  }
   const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8')) as Record<
     string,
     unknown
@@ -58,6 +65,17 @@ export function decodeSafetensors(bytes: Uint8Array): {
       data_offsets: offsets,
     } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
     if (dtype !== 'F32') throw new Error(`safetensors: ${name} has dtype ${dtype}; only F32 is supported`);
+    const count = shape.reduce((product, size) => product * size, 1);
+    if (offsets[1] - offsets[0] !== count * 4) {
+      throw new Error(
+        `safetensors: ${name} has shape [${shape.join(', ')}] but ${offsets[1] - offsets[0]} bytes`,
+      );
+    }
+    if (base + offsets[1] > bytes.byteLength) {
+      throw new Error(
+        `safetensors: ${name} ends at byte ${base + offsets[1]}, the file has ${bytes.byteLength} (truncated?)`,
+      );
+    }
     const copy = bytes.slice(base + offsets[0], base + offsets[1]);
     tensors[name] = { shape, data: new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4) };
   }

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ObjectiveSettings, Random, type TrainBatch } from '@ekipl/core';
+import { EkiplError, type ObjectiveSettings, Random, type TrainBatch } from '@ekipl/core';
 import { objectiveConformance } from '@ekipl/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -191,6 +191,28 @@ describe('checkpoints', () => {
         name,
       ).toBe(true);
     }
+  });
+
+  it('a missing, truncated or other-size checkpoint is a known error that says which and why', async () => {
+    const policy = await smallPolicy();
+    const directory = join(scratch, 'checkpoint-errors');
+    await policy.save(directory);
+    const fresh = await smallPolicy();
+    const missing = await fresh.load(join(scratch, 'nowhere')).catch((error: unknown) => error);
+    expect(EkiplError.isInstance(missing)).toBe(true);
+    expect((missing as Error).message).toMatch(
+      /checkpoint .*nowhere has no state\.json: not a checkpoint directory/,
+    );
+    // Cut the weights file in half.
+    const model = join(directory, 'model.safetensors');
+    const bytes = readFileSync(model);
+    writeFileSync(model, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await expect(fresh.load(directory)).rejects.toThrow(
+      /model\.safetensors cannot be read: safetensors: .* ends at byte \d+, the file has \d+ \(truncated\?\)/,
+    );
+    const wider = await smallPolicy({ config: { ...smallConfig, dimension: 48, heads: 2 } });
+    await policy.save(directory);
+    await expect(wider.load(directory)).rejects.toThrow(/checkpoint has dimension = 32, this model 48/);
   });
 
   it('training, scoring and supervised steps leave no tensors behind (numTensors stable across steps)', async () => {

@@ -21,6 +21,7 @@ import {
 } from '@ekipl/core';
 import { defineCommand } from 'citty';
 import { builtinPlugins } from '../builtin-plugins.js';
+import { evaluatePolicy, evaluationMetrics } from '../evaluation.js';
 import { reportCommandError } from '../report-error.js';
 import { writeAtomically } from '../write-atomically.js';
 
@@ -301,10 +302,7 @@ function batchesOf(dataset: Dataset, split: string, size: number) {
   };
 }
 
-/**
- * Greedy answers (top-k 1) to the first `limit` tasks of each test split, scored by the run's rewards:
- * `eval/<split>/<reward>` means, and `eval/<split>/reward` (the weighted total).
- */
+/** Greedy evaluation on the test splits (`evaluatePolicy`), appended to metrics.jsonl and logged. */
 async function evaluate(
   components: RunComponents,
   step: EkiplComponents,
@@ -314,29 +312,8 @@ async function evaluate(
   runDirectory: string,
   log: (line: string) => void,
 ): Promise<Record<string, number>> {
-  const metrics: Record<string, number> = {};
-  for (const split of components.dataset.splits.filter((name) => name !== 'train')) {
-    const tasks: Task[] = [];
-    for await (const task of components.dataset.tasks(split, { limit })) tasks.push(task);
-    if (tasks.length === 0) continue;
-    const samples = await components.policy.generate(
-      tasks.map((task) => step.renderPrompt(task)),
-      1,
-      { ...settings.sampling, topK: 1, seed: 0 },
-    );
-    const totals: Record<string, number> = { reward: 0 };
-    for (const [i, task] of tasks.entries()) {
-      const action = { source: 'policy', text: samples[i]![0]!.text };
-      for (const { name, reward, weight } of components.rewards) {
-        const value = await reward.score(action, task);
-        const score = typeof value === 'number' ? value : value.value;
-        totals[name] = (totals[name] ?? 0) + score;
-        totals['reward']! += weight * score;
-      }
-    }
-    for (const [name, total] of Object.entries(totals))
-      metrics[`eval/${split}/${name}`] = total / tasks.length;
-  }
+  const results = await evaluatePolicy(components, step.renderPrompt, { limit, sampling: settings.sampling });
+  const metrics = evaluationMetrics(results);
   await appendFile(join(runDirectory, 'metrics.jsonl'), `${JSON.stringify({ step: atStep, ...metrics })}\n`);
   log(
     `eval at step ${atStep}: ${Object.entries(metrics)

@@ -369,12 +369,31 @@ export async function createComponents(
   random: Random,
   warn: (message: string) => void = () => {},
 ): Promise<RunComponents> {
-  const create = <K extends PluginKind>(entry: ResolvedPlugin<K>, ...labels: (string | number)[]) =>
-    createPluginInstance(entry, {
-      random: random.split('plugin', ...labels),
-      configDirectory: resolved.configDirectory,
-      warn,
-    });
+  // An error thrown while a plugin is created (a missing checkpoint, a key not set) is a problem of the
+  // config section that named it, reported like any other config error.
+  const create = async <K extends PluginKind>(entry: ResolvedPlugin<K>, ...labels: (string | number)[]) => {
+    try {
+      return await createPluginInstance(entry, {
+        random: random.split('plugin', ...labels),
+        configDirectory: resolved.configDirectory,
+        warn,
+      });
+    } catch (error) {
+      if (ConfigError.isInstance(error)) throw error;
+      const path = labels.length === 2 ? `${labels[0]}[${labels[1]}]` : String(labels[0]);
+      const message = error instanceof Error ? error.message : String(error);
+      throw new ConfigError(
+        [
+          {
+            path,
+            message: `${entry.name}: ${message}`,
+            ...(resolved.file === undefined ? {} : { file: resolved.file }),
+          },
+        ],
+        { cause: error },
+      );
+    }
+  };
   const { plugins } = resolved;
   return {
     dataset: await create(plugins.dataset, 'dataset'),

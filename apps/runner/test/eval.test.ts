@@ -1,0 +1,94 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, definePlugin, formatAnswer, z } from '@ekipl/core';
+import { createFakeDataset, createFakePolicy, createFakeTask } from '@ekipl/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { builtinPlugins, evaluateCheckpoint, evaluationTable } from '../src/index.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'ekipl-eval-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+// Tasks whose answer the scripted policy can read from the prompt ("scene 7" -> 7).
+const tasks = ['3', '5', '7', '9'].flatMap((answer) =>
+  (['id', 'ood'] as const).map((split) => ({
+    ...createFakeTask(`${split}-${answer}`, answer),
+    split,
+    question: `scene ${answer}`,
+  })),
+);
+const answerOf = (prompt: { user: string }) => /scene (\d)/.exec(prompt.user)![1]!;
+// Samples 0 and 1 of every prompt are right, 2..4 wrong: n = 5, c = 2 on every task.
+const scripted = definePlugin({
+  kind: 'policy',
+  name: 'scripted',
+  options: z.strictObject({}),
+  create: () =>
+    createFakePolicy({
+      script: (prompt, sample) => formatAnswer('counting.', sample < 2 ? answerOf(prompt) : '0'),
+      positions: 64,
+    }),
+});
+const scenes = definePlugin({
+  kind: 'dataset',
+  name: 'scenes',
+  options: z.strictObject({}),
+  create: () => createFakeDataset(tasks),
+});
+const builtins = [
+  ...builtinPlugins,
+  { name: 'scripted', kind: 'policy' as const, packageName: 'test', load: async () => scripted },
+  { name: 'scenes', kind: 'dataset' as const, packageName: 'test', load: async () => scenes },
+];
+
+describe('ekipl eval', () => {
+  it('greedy metrics and pass@k per split: n = 5, c = 2 gives 0.4, 0.7, 0.9, 1, 1 end to end', async () => {
+    const file = join(scratch, 'eval.yaml');
+    writeFileSync(
+      file,
+      `
+run: { evalLimit: 4 }
+dataset: { use: scenes }
+policy: { use: scripted }
+prompt: { templates: { default: '{question}' } }
+`,
+    );
+    const result = await evaluateCheckpoint({ config: file, passAt: [1, 2, 3, 4, 5], builtins });
+    expect(result.splits.map((split) => [split.split, split.tasks, split.samples])).toEqual([
+      ['id', 4, 5],
+      ['ood', 4, 5],
+    ]);
+    for (const split of result.splits) {
+      // Greedy is sample 0: right and well formed.
+      expect(split.greedy).toMatchObject({ accuracy: 1, format: 1, reward: 2 });
+      expect([1, 2, 3, 4, 5].map((k) => Number(split.passAt[k]!.toFixed(12)))).toEqual([0.4, 0.7, 0.9, 1, 1]);
+    }
+    const table = evaluationTable(result).split('\n');
+    expect(table[0]).toBe('split  tasks  reward  format  accuracy  pass@1  pass@2  pass@3  pass@4  pass@5');
+    expect(table[1]).toBe('id     4      2.000   1.000   1.000     0.400   0.700   0.900   1.000   1.000');
+  });
+
+  it('an unknown split and pass@k without an accuracy reward are config errors', async () => {
+    const file = join(scratch, 'eval.yaml');
+    await expect(evaluateCheckpoint({ config: file, splits: ['test'], builtins })).rejects.toThrow(
+      /dataset: no split test \(this dataset has id, ood\)/,
+    );
+    const noAccuracy = join(scratch, 'format-only.yaml');
+    writeFileSync(noAccuracy, `${readFileSync(file, 'utf8')}reward: [{ use: format }]\n`);
+    await expect(evaluateCheckpoint({ config: noAccuracy, passAt: [1], builtins })).rejects.toThrow(
+      /reward: pass@k counts correct samples: it needs a reward named accuracy/,
+    );
+  });
+
+  it('a missing checkpoint is a config error naming the policy section, before any work', async () => {
+    const file = join(scratch, 'tfjs.yaml');
+    writeFileSync(file, 'policy: { use: tfjs, options: { workers: 1 } }\n');
+    const error = await evaluateCheckpoint({ config: file, checkpoint: join(scratch, 'gone') }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(ConfigError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(
+      /tfjs\.yaml: policy: tfjs: checkpoint .*gone has no state\.json: not a checkpoint directory/,
+    );
+  });
+});
