@@ -23,24 +23,23 @@ const { values } = parseArgs({
 const out = resolve(values.out);
 const base = parse(readFileSync(join(here, 'base.yaml'), 'utf8'));
 
-/** Each arm: what it changes in base.yaml. */
+/** Each arm: what it changes in base.yaml; every EKIPL arm says how it treats negative advantages on external texts. */
+const objective = (config, changes) => ({ ...config, objective: { ...config.objective, ...changes } });
+const keep = { offPolicyNegatives: 'keep' };
+const mask = { offPolicyNegatives: 'mask' };
 const allArms = {
   grpo: (config) => ({ ...config, auxiliary: [] }),
-  uncorrected: (config) => config,
-  'uncorrected-mask': (config) => ({
-    ...config,
-    objective: { ...config.objective, offPolicyNegatives: 'mask' },
-  }),
-  'exact-is': (config) => ({ ...config, estimator: { use: 'exact-is' } }),
-  snis: (config) => ({ ...config, estimator: { use: 'snis' } }),
-  ampo: (config) => ({ ...config, selector: { use: 'ampo' } }),
-  'rl-plus': (config) => ({ ...config, objective: { ...config.objective, offPolicyMis: {} } }),
-  chord: (config) => ({ ...config, objective: { ...config.objective, offPolicySupervised: {} } }),
-  luffy: (config) => ({ ...config, objective: { ...config.objective, offPolicyShaping: { gamma: 0.1 } } }),
-  'luffy-mask': (config) => ({
-    ...config,
-    objective: { ...config.objective, offPolicyShaping: { gamma: 0.1 }, offPolicyNegatives: 'mask' },
-  }),
+  'uncorrected-keep': (config) => objective(config, keep),
+  'uncorrected-mask': (config) => objective(config, mask), // every default
+  'exact-is-keep': (config) => objective({ ...config, estimator: { use: 'exact-is' } }, keep),
+  'exact-is-mask': (config) => objective({ ...config, estimator: { use: 'exact-is' } }, mask),
+  'snis-keep': (config) => objective({ ...config, estimator: { use: 'snis' } }, keep),
+  'snis-mask': (config) => objective({ ...config, estimator: { use: 'snis' } }, mask),
+  'luffy-keep': (config) => objective(config, { ...keep, offPolicyShaping: { gamma: 0.1 } }),
+  'luffy-mask': (config) => objective(config, { ...mask, offPolicyShaping: { gamma: 0.1 } }),
+  'rl-plus-mask': (config) => objective(config, { ...mask, offPolicyMis: {} }),
+  'chord-mask': (config) => objective(config, { ...mask, offPolicySupervised: {} }),
+  'ampo-mask': (config) => objective({ ...config, selector: { use: 'ampo' } }, mask),
 };
 const arms = values.arms === undefined ? Object.keys(allArms) : values.arms.split(',');
 const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);

@@ -196,7 +196,7 @@ describe('ekiplStep with scripted rewards', () => {
     expect(external.oldLogProbs![0]).toBeLessThan(0);
   });
 
-  it('offPolicyNegatives: mask zeroes negative advantages on external texts only (issue 10, item 7)', async () => {
+  it('negative advantages on external texts are masked by default, kept on request (issue 10, item 7)', async () => {
     // A selector that keeps the expert's right answers (reward 1) and the novice's wrong ones (0).
     const byIndex = {
       ...stableTopSelector,
@@ -205,8 +205,7 @@ describe('ekiplStep with scripted rewards', () => {
         [4, 5, 6, 7].map((index) => candidates.find((candidate) => candidate.index === index)!),
     } as unknown as typeof stableTopSelector;
     const parts = components({ selector: byIndex });
-    const masked = { ...settings, offPolicy: { klOn: 'policy', negatives: 'mask' } as const };
-    const result = await ekiplStep(parts, masked, tasks, Random.fromSeed(1));
+    const result = await ekiplStep(parts, settings, tasks, Random.fromSeed(1)); // the default: mask
     const group = result.groups[1]!;
     expect(group.selected.map((action) => action.source)).toEqual(['expert', 'expert', 'novice', 'novice']);
     // The group's advantages are unchanged (the novice's still count in the baseline) ...
@@ -216,6 +215,11 @@ describe('ekiplStep with scripted rewards', () => {
     const trained = parts.policy.trainBatches[0]!.sequences.map((sequence) => sequence.advantage);
     expect(trained.slice(4)).toEqual([group.selected[0]!.advantage, group.selected[1]!.advantage, 0, 0]);
     expect(result.metrics['selected/masked_negatives']).toBe(4);
+    const kept = components({ selector: byIndex });
+    const keep = { ...settings, offPolicy: { klOn: 'policy', negatives: 'keep' } as const };
+    const keptResult = await ekiplStep(kept, keep, tasks, Random.fromSeed(1));
+    expect(kept.policy.trainBatches[0]!.sequences[6]!.advantage).toBeCloseTo(-0.8658754297607016, 12);
+    expect(keptResult.metrics['selected/masked_negatives']).toBe(0);
   });
 
   it("CHORD's mu follows its linear schedule over steps and reaches trainStep", async () => {
