@@ -1,10 +1,11 @@
 import { defineCommand } from 'citty';
+import { version } from './version.js';
 
 /** The `ekipl` command: subcommands load lazily, so `ekipl validate` never imports a tensor library. */
 export const main = defineCommand({
   meta: {
     name: 'ekipl',
-    version: '0.1.0',
+    version,
     description: 'Reinforcement fine-tuning of vision-language models with external knowledge (Vision-EKIPL)',
   },
   subCommands: {

@@ -41,7 +41,12 @@ describe('ekipl train', () => {
     const file = join(scratch, 'tiny.yaml');
     writeFileSync(file, config(server.openaiBaseURL));
     const lines: string[] = [];
-    const result = await train({ config: file, out: join(scratch, 'run'), log: (line) => lines.push(line) });
+    const result = await train({
+      config: file,
+      out: join(scratch, 'run'),
+      overrides: ['objective.learningRate=2e-3'],
+      log: (line) => lines.push(line),
+    });
     await server.close();
     expect(result.steps).toBe(2);
     const run = result.runDirectory;
@@ -67,6 +72,13 @@ describe('ekipl train', () => {
       .map((line) => JSON.parse(line));
     expect(samples[0].selected).toHaveLength(2);
     expect(existsSync(join(run, 'checkpoint', 'model.safetensors'))).toBe(true);
+    // What produced the run: the version, the resolved thread count and the overrides.
+    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'))).toMatchObject({
+      ekipl: '0.1.0',
+      overrides: ['objective.learningRate=2e-3'],
+      policy: { engine: 'wasm', workers: expect.any(Number) },
+    });
+    expect(readFileSync(join(run, 'config.yaml'), 'utf8')).toContain('learningRate: 0.002');
     expect(lines.some((line) => /^step 2\/2 {2}reward/.test(line))).toBe(true);
     expect(lines.join('\n')).not.toContain(secret);
     for (const path of listFiles(run).concat(listFiles(join(scratch, 'cache')))) {

@@ -3,6 +3,7 @@ export { z } from 'zod';
 export * from './advantages.js';
 export * from './answer-format.js';
 export { type ConfigPath, type ConfigSource, formatPath } from './config/issues.js';
+export { applyOverrides } from './config/overrides.js';
 export * from './config/resolve-config.js';
 export * from './config/schema.js';
 export { parseConfigText } from './config/source.js';

@@ -98,6 +98,7 @@ export class TfjsPolicy implements PolicyBackend {
   /** It implements every optional part of the objective (objectiveConformance covers each). */
   readonly capabilities: PolicyCapabilities = { train: true, objective: objectiveFeatures };
   readonly model: TinyVlm;
+  readonly info: Readonly<Record<string, string | number>>;
   parameters: ModelParameters;
   private reference: Map<string, tf.Tensor> | undefined;
   readonly optimizer: AdamW;
@@ -112,6 +113,12 @@ export class TfjsPolicy implements PolicyBackend {
     this.name = options.name;
     this.model = new TinyVlm(options.config, options.attention);
     this.parameters = initialParameters(options.config, options.seed);
+    this.info = {
+      engine: tf.getBackend(),
+      workers: options.workers ?? 1,
+      attention: this.model.attention,
+      parameters: this.parameterCount(),
+    };
     this.optimizer = new AdamW(options.optimizer);
     this.patcher = new ImagePatcher(options.config.imageSize, options.config.patchSize);
   }

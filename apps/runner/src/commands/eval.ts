@@ -13,6 +13,7 @@ import { defineCommand } from 'citty';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { evaluatePolicy, type SplitEvaluation } from '../evaluation.js';
 import { reportCommandError } from '../report-error.js';
+import { setFlags } from '../set-flags.js';
 
 export interface EvalOptions {
   config: string;
@@ -22,6 +23,8 @@ export interface EvalOptions {
   /** Tasks per split; default `run.evalLimit`. */
   limit?: number;
   passAt?: readonly number[];
+  /** `path=value` overrides of the config (`--set`). */
+  overrides?: readonly string[];
   builtins?: readonly BuiltinPlugin[];
 }
 
@@ -36,7 +39,10 @@ export interface EvalResult {
  * (n = the largest k samples per task at the run's sampling settings; unbiased estimator).
  */
 export async function evaluateCheckpoint(options: EvalOptions): Promise<EvalResult> {
-  const resolved = await loadConfig(options.config, { builtins: options.builtins ?? builtinPlugins });
+  const resolved = await loadConfig(options.config, {
+    builtins: options.builtins ?? builtinPlugins,
+    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+  });
   const checkpoint =
     options.checkpoint === undefined
       ? ((resolved.plugins.policy.options['checkpoint'] as string | undefined) ?? null)
@@ -124,8 +130,9 @@ export default defineCommand({
     limit: { type: 'string', description: 'Tasks per split (default: run.evalLimit)' },
     'pass-at': { type: 'string', description: 'k values for pass@k, e.g. 1,2,4,8,16,32' },
     out: { type: 'string', description: 'Where to write the results as JSON (default: eval.json)' },
+    set: { type: 'string', description: 'Override a config field, path=value (repeatable)' },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     try {
       const limit = integerList(args.limit, '--limit');
       const passAt = integerList(args['pass-at'], '--pass-at');
@@ -135,6 +142,7 @@ export default defineCommand({
         ...(args.split === undefined ? {} : { splits: args.split.split(',').map((split) => split.trim()) }),
         ...(limit === undefined ? {} : { limit: limit[0]! }),
         ...(passAt === undefined ? {} : { passAt }),
+        overrides: setFlags(rawArgs),
       });
       const out = resolve(args.out ?? 'eval.json');
       await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);

@@ -23,6 +23,8 @@ import { defineCommand } from 'citty';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { evaluatePolicy, evaluationMetrics } from '../evaluation.js';
 import { reportCommandError } from '../report-error.js';
+import { setFlags } from '../set-flags.js';
+import { version } from '../version.js';
 import { writeAtomically } from '../write-atomically.js';
 
 export interface TrainOptions {
@@ -31,6 +33,8 @@ export interface TrainOptions {
   out?: string;
   /** Overrides `run.steps`. */
   steps?: number;
+  /** `path=value` overrides of the config (`--set`), validated like the file. */
+  overrides?: readonly string[];
   builtins?: readonly BuiltinPlugin[];
   log?: (line: string) => void;
   /** Aborting stops after the current step, evaluates, checkpoints and returns. */
@@ -57,7 +61,10 @@ export interface TrainResult {
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? (() => {});
-  const resolved = await loadConfig(options.config, { builtins: options.builtins ?? builtinPlugins });
+  const resolved = await loadConfig(options.config, {
+    builtins: options.builtins ?? builtinPlugins,
+    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+  });
   const { config } = resolved;
   const steps = options.steps ?? config.run.steps;
   const runDirectory = resolve(
@@ -77,6 +84,22 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const components = await createComponents(resolved, random, warn);
   const settings = stepSettings(config);
   await writeAtomically(join(runDirectory, 'config.yaml'), stringifyConfig(config));
+  // What produced the run, beside the config: ekipl's version, the overrides, the policy's own facts
+  // (the resolved thread count of `workers: auto`, the engine, the parameter count).
+  await writeAtomically(
+    join(runDirectory, 'run.json'),
+    `${JSON.stringify(
+      {
+        ekipl: version,
+        node: process.version,
+        overrides: options.overrides ?? [],
+        policy: components.policy.info ?? {},
+        started: new Date().toISOString(),
+      },
+      null,
+      2,
+    )}\n`,
+  );
   const step: EkiplComponents = { ...components, renderPrompt: createPromptTemplate(config.prompt) };
   const batches = batchesOf(components.dataset, 'train', config.run.batchSize);
   let costTotal = 0;
@@ -341,8 +364,12 @@ export default defineCommand({
       description: 'Run directory (default: <outputDir>/<name>-<time> next to the config)',
     },
     steps: { type: 'string', description: 'Override run.steps' },
+    set: {
+      type: 'string',
+      description: 'Override a config field, path=value (repeatable): --set objective.learningRate=3e-4',
+    },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const controller = new AbortController();
     const stop = () => {
       process.stderr.write(
@@ -365,6 +392,7 @@ export default defineCommand({
         config: args.config,
         ...(args.out === undefined ? {} : { out: args.out }),
         ...(steps === undefined ? {} : { steps }),
+        overrides: setFlags(rawArgs),
         log: (line) => process.stderr.write(`${line}\n`),
         signal: controller.signal,
       });

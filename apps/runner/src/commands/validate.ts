@@ -2,6 +2,7 @@ import { type BuiltinPlugin, ConfigError, formatConfigIssue, loadConfig, stringi
 import { defineCommand } from 'citty';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { reportError } from '../report-error.js';
+import { setFlags } from '../set-flags.js';
 
 export interface CommandOutcome {
   exitCode: number;
@@ -16,9 +17,10 @@ export interface CommandOutcome {
 export async function validateConfigFile(
   file: string,
   builtins: readonly BuiltinPlugin[] = builtinPlugins,
+  overrides: readonly string[] = [],
 ): Promise<CommandOutcome> {
   try {
-    const resolved = await loadConfig(file, { builtins });
+    const resolved = await loadConfig(file, { builtins, overrides });
     return { exitCode: 0, stdout: stringifyConfig(resolved.config), stderr: '' };
   } catch (error) {
     if (ConfigError.isInstance(error)) {
@@ -45,9 +47,10 @@ export default defineCommand({
   },
   args: {
     config: { type: 'string', alias: 'c', description: 'Config file (YAML or JSON)', required: true },
+    set: { type: 'string', description: 'Override a config field, path=value (repeatable)' },
   },
-  async run({ args }) {
-    const outcome = await validateConfigFile(args.config);
+  async run({ args, rawArgs }) {
+    const outcome = await validateConfigFile(args.config, builtinPlugins, setFlags(rawArgs));
     process.stdout.write(outcome.stdout);
     process.stderr.write(outcome.stderr);
     process.exitCode = outcome.exitCode;

@@ -17,6 +17,7 @@ import {
   type SchemaIssue,
   toConfigIssues,
 } from './issues.js';
+import { applyOverrides } from './overrides.js';
 import { configSchema, type ValidatedConfig } from './schema.js';
 import { parseConfigText } from './source.js';
 
@@ -48,6 +49,8 @@ export interface ResolvedConfig {
 
 export interface ResolveConfigOptions {
   builtins: readonly BuiltinPlugin[];
+  /** `path=value` overrides (the CLI's `--set`), applied before validation (see `applyOverrides`). */
+  overrides?: readonly string[];
   /** Where relative paths and npm packages are resolved from; defaults to the file's folder or cwd. */
   configDirectory?: string;
   source?: ConfigSource;
@@ -67,13 +70,38 @@ export async function loadConfig(
     throw new ConfigError([{ path: '', message: reason, file }]);
   }
   const { raw, source } = parseConfigText(text, file);
-  const resolved = await resolveConfig(raw, {
-    ...options,
-    source,
-    configDirectory: options.configDirectory ?? dirname(absolute),
-  });
-  resolved.file = absolute;
-  return resolved;
+  const overrides = options.overrides ?? [];
+  try {
+    const resolved = await resolveConfig(applyOverrides(raw, overrides), {
+      ...options,
+      source,
+      configDirectory: options.configDirectory ?? dirname(absolute),
+    });
+    resolved.file = absolute;
+    return resolved;
+  } catch (error) {
+    throw ConfigError.isInstance(error) ? attributeToOverrides(error, overrides) : error;
+  }
+}
+
+/** Issues inside an overridden path came from `--set`, not from the file: they say so, without a file position. */
+function attributeToOverrides(error: ConfigError, overrides: readonly string[]): ConfigError {
+  const paths = overrides.map((override) => override.slice(0, Math.max(0, override.indexOf('='))).trim());
+  const fromOverride = (path: string) =>
+    paths.find(
+      (prefix) =>
+        prefix !== '' && (path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`)),
+    );
+  if (!error.issues.some((issue) => fromOverride(issue.path) !== undefined)) return error;
+  return new ConfigError(
+    error.issues.map((issue) => {
+      const prefix = fromOverride(issue.path);
+      if (prefix === undefined) return issue;
+      const { file: _file, line: _line, column: _column, ...rest } = issue;
+      return { ...rest, message: `${issue.message} (from --set ${prefix}=...)` };
+    }),
+    { cause: error },
+  );
 }
 
 /** Validates a parsed config, loads its plugins and validates their options. */

@@ -123,6 +123,8 @@ export interface PolicyBackend {
   readonly specificationVersion: SpecificationVersion;
   readonly name: string;
   readonly capabilities: PolicyCapabilities;
+  /** Facts about this instance worth recording with a run (engine, resolved thread count, size). */
+  readonly info?: Readonly<Record<string, string | number | boolean>>;
 
   /** `n` samples per prompt, result[p][j] for prompt p. */
   generate(prompts: readonly Prompt[], n: number, sampling: SamplingSettings): Promise<PolicySample[][]>;
