@@ -55,8 +55,9 @@ export interface TrainResult {
  * per evaluation), `samples.jsonl` (every step's selected groups: texts, sources, rewards, advantages,
  * weights; model text as data, escape it before showing it), `warnings.log`, `checkpoint/` (the
  * policy's weights and optimiser state, written atomically after the last step, on Ctrl-C, or after a
- * failure with the last completed update's weights) and `status.json` (`finished`, `interrupted`, or
- * `failed` with the step and the error).
+ * failure with the last completed update's weights), `status.json` (`finished`, `interrupted`, or
+ * `failed` with the step and the error) and `run.json` (ekipl's version, the `--set` overrides, the
+ * policy's facts such as the resolved `workers`).
  * Plugins are created, and API keys checked, before any training work.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
