@@ -6,6 +6,7 @@ export {
   evaluationTable,
 } from './commands/eval.js';
 export { listPlugins } from './commands/plugins.js';
+export { type SftOptions, type SftResult, sft } from './commands/sft.js';
 export { type WriteTasksOptions, writeTasks } from './commands/tasks.js';
 export { type TrainOptions, type TrainResult, train } from './commands/train.js';
 export { type CommandOutcome, validateConfigFile } from './commands/validate.js';

@@ -14,5 +14,6 @@ export const main = defineCommand({
     tasks: () => import('./commands/tasks.js').then((module) => module.default),
     train: () => import('./commands/train.js').then((module) => module.default),
     eval: () => import('./commands/eval.js').then((module) => module.default),
+    sft: () => import('./commands/sft.js').then((module) => module.default),
   },
 });

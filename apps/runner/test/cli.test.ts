@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listPlugins, validateConfigFile } from '../src/index.js';
@@ -23,6 +25,21 @@ describe('ekipl validate', () => {
       /policy:\n {2}use: \.\/plugins\/policy\.mjs\n {2}options:\n {4}level: 0\.5\n {4}mode: careful/,
     );
     expect(outcome.stdout).toMatch(/name: fixture-auxiliary\n {4}samples: 4/);
+  });
+
+  it('creates the plugins: a missing checkpoint fails validation with the section and file, exit 2', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'ekipl-validate-'));
+    try {
+      const file = join(folder, 'run.yaml');
+      writeFileSync(file, 'policy: { use: tfjs, options: { workers: 1, checkpoint: ./missing } }\n');
+      const outcome = await validateConfigFile(file);
+      expect(outcome.exitCode).toBe(2);
+      expect(outcome.stderr).toMatch(
+        /run\.yaml: 1 problem\n.*run\.yaml: policy: tfjs: checkpoint .*missing has no state\.json: not a checkpoint directory/,
+      );
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('the bin prints every error with file, line, column and path, and exits 2', () => {

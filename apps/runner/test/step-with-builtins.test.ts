@@ -90,8 +90,9 @@ describe('one EKIPL step with the built-in selector, estimator and rewards', () 
       crossLogProbPerToken: 0,
     });
     expect(stepSettings(resolved.config).objective.clipHigh).toBe(0.28);
-    await expect(createComponents(resolved, Random.fromSeed(1))).rejects.toThrow(
-      /fixtures are validated, never created/,
-    );
+    const components = await createComponents(resolved, Random.fromSeed(1));
+    expect(components.selector.name).toBe('replace-worst');
+    expect(components.estimator.name).toBe('exact-is');
+    expect(components.rewards.map(({ name }) => name)).toEqual(['format', 'accuracy']);
   });
 });

@@ -191,3 +191,50 @@ objective: { maxCompletionLength: 24 }
     expect(existsSync(join(result.runDirectory, 'checkpoint'))).toBe(false);
   });
 });
+
+describe('warm starts are artifacts', () => {
+  it('ekipl sft stores the warm start; train reuses it and ends where an uncached run ends, byte for byte', async () => {
+    const folder = mkdtempSync(join(scratch, 'cache-'));
+    const file = join(folder, 'run.yaml');
+    writeFileSync(
+      file,
+      `
+run: { name: cached, seed: 4, steps: 2, batchSize: 1, groupSize: 2, evalEvery: 0 }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy: { use: tfjs, options: { workers: 1, size: ${tinySize} } }
+auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 1, style: terse } }]
+warmStart: { steps: 3, batchSize: 2 }
+objective: { maxCompletionLength: 200 }
+`,
+    );
+    const { sft } = await import('../src/index.js');
+    const stored = await sft({ config: file });
+    expect(stored.trained).toBe(true);
+    expect(stored.directory).toBe(join(folder, 'runs', 'warm-starts', stored.key));
+    expect((await sft({ config: file })).trained).toBe(false); // the same settings: already there
+    const lines: string[] = [];
+    const reusing = await train({
+      config: file,
+      out: join(folder, 'reusing'),
+      log: (line) => lines.push(line),
+    });
+    expect(lines).toContain(`warm start ${stored.key}: reusing ${stored.directory}`);
+    // Against a run that does its warm start itself (reuse off): the same final weights.
+    const fresh = await train({
+      config: file,
+      out: join(folder, 'fresh'),
+      overrides: ['run.reuseWarmStart=false'],
+    });
+    const weights = (run: string) => readFileSync(join(run, 'checkpoint', 'model.safetensors'));
+    expect(weights(reusing.runDirectory).equals(weights(fresh.runDirectory))).toBe(true);
+    // Its warm-start lines are in the run's metrics, as if it had run them.
+    const warmLines = (run: string) =>
+      readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('warmStartStep'));
+    expect(warmLines(reusing.runDirectory)).toEqual(warmLines(fresh.runDirectory));
+    // Another seed is another warm start.
+    const other = await sft({ config: file, overrides: ['run.seed=5'] });
+    expect(other.key).not.toBe(stored.key);
+  });
+});

@@ -40,6 +40,9 @@ describe('config defaults', () => {
       groupSize: 8,
       evalEvery: 25,
       evalLimit: 50,
+      checkpointEvery: 50,
+      keepCheckpoints: 2,
+      reuseWarmStart: true,
       outputDir: 'runs',
     });
     expect(resolved.config.objective).toMatchObject({
@@ -52,6 +55,9 @@ describe('config defaults', () => {
     expect(resolved.config.selector).toEqual({ use: 'top-k', options: { ties: 'random' } });
     expect(resolved.config.reward.map((entry) => entry.use)).toEqual(['format', 'accuracy']);
     expect(resolved.config.auxiliary).toEqual([]);
+    expect(resolved.config.estimator).toEqual({ use: 'uncorrected', options: {} });
+    // External texts: KL on the policy's samples only, negative advantages masked.
+    expect(stepSettings(resolved.config).offPolicy).toEqual({ klOn: 'policy', negatives: 'mask' });
     expect(stringifyConfig(resolved.config)).toContain('groupSize: 8');
   });
 

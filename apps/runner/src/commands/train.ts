@@ -1,30 +1,37 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type BuiltinPlugin,
   ConfigError,
   createComponents,
   createPromptTemplate,
-  type Dataset,
   type EkiplComponents,
   EkiplError,
   type EkiplStepSettings,
   ekiplStep,
   loadConfig,
-  type Prompt,
+  type PromptTemplate,
   Random,
+  type ResolvedConfig,
   type RunComponents,
-  type SupervisedExample,
   stepSettings,
   stringifyConfig,
-  type Task,
 } from '@ekipl/core';
 import { defineCommand } from 'citty';
+import { batchesOf } from '../batches.js';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { evaluatePolicy, evaluationMetrics } from '../evaluation.js';
 import { reportCommandError } from '../report-error.js';
 import { setFlags } from '../set-flags.js';
 import { version } from '../version.js';
+import {
+  copyWarmStartMetrics,
+  findWarmStart,
+  runWarmStart,
+  storeWarmStart,
+  warmStartCacheFolder,
+  warmStartKey,
+} from '../warm-start.js';
 import { writeAtomically } from '../write-atomically.js';
 
 export interface TrainOptions {
@@ -35,6 +42,11 @@ export interface TrainOptions {
   steps?: number;
   /** `path=value` overrides of the config (`--set`), validated like the file. */
   overrides?: readonly string[];
+  /**
+   * Continue the run in `out` from its newest checkpoint under `checkpoints/`, exactly as if it had
+   * never stopped: metrics.jsonl and samples.jsonl are cut back to that step. Without one, it starts over.
+   */
+  resume?: boolean;
   builtins?: readonly BuiltinPlugin[];
   log?: (line: string) => void;
   /** Aborting stops after the current step, evaluates, checkpoints and returns. */
@@ -103,21 +115,38 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   );
   const step: EkiplComponents = { ...components, renderPrompt: createPromptTemplate(config.prompt) };
   const batches = batchesOf(components.dataset, 'train', config.run.batchSize);
-  let costTotal = 0;
+  const resumed = options.resume === true ? await resumeFrom(runDirectory, components, log) : undefined;
+  let costTotal = resumed?.costTotal ?? 0;
   let evaluation: Record<string, number> = {};
   let completed = 0;
   // Where the run is, so that a failure can say where it happened and what the weights hold.
   const progress: Progress = { phase: 'warm-start step', step: 0 };
+  if (resumed !== undefined) {
+    // The checkpoint holds the warm start and every update to its step; the data picks up where it was.
+    progress.lastUpdate = `step ${resumed.step}`;
+    completed = resumed.step;
+    for (let skipped = 0; skipped < resumed.step; skipped++) await batches.next();
+  }
   log(`run directory ${runDirectory}`);
   try {
-    if (config.warmStart.steps > 0)
-      await warmStart(components, step, config, runDirectory, random, log, progress, options.signal);
+    if (resumed === undefined && config.warmStart.steps > 0) {
+      await warmStartOnce(
+        resolved,
+        components,
+        step.renderPrompt,
+        runDirectory,
+        random,
+        log,
+        progress,
+        options.signal,
+      );
+    }
     // Every run has a before: the evaluation at step 0, after any warm start.
-    if (config.run.evalEvery > 0) {
+    if (resumed === undefined && config.run.evalEvery > 0) {
       evaluation = await evaluate(components, step, settings, config.run.evalLimit, 0, runDirectory, log);
     }
     progress.phase = 'step';
-    for (let index = 1; index <= steps && options.signal?.aborted !== true; index++) {
+    for (let index = (resumed?.step ?? 0) + 1; index <= steps && options.signal?.aborted !== true; index++) {
       progress.step = index;
       const started = performance.now();
       const tasks = await batches.next();
@@ -161,8 +190,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           log,
         );
       }
+      if (config.run.checkpointEvery > 0 && index % config.run.checkpointEvery === 0 && index < steps) {
+        await writeCheckpoint(
+          runDirectory,
+          components,
+          { step: index, costTotal },
+          config.run.keepCheckpoints,
+        );
+      }
     }
-    if (config.run.evalEvery > 0 && completed > 0) {
+    if (config.run.evalEvery > 0 && completed > 0 && completed > (resumed?.step ?? 0)) {
       evaluation = await evaluate(
         components,
         step,
@@ -185,6 +222,125 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const interrupted = options.signal?.aborted === true;
   await writeStatus(runDirectory, { state: interrupted ? 'interrupted' : 'finished', steps: completed });
   return { runDirectory, steps: completed, evaluation, interrupted };
+}
+
+/** What a periodic checkpoint holds besides the policy's own files. */
+interface RunState {
+  /** The last step whose update the weights hold. */
+  step: number;
+  costTotal: number;
+}
+
+const checkpointPrefix = 'step-';
+
+/**
+ * `<run>/checkpoints/step-N`: the policy's files and `run-state.json`, written to a temporary folder
+ * and renamed, so a checkpoint is whole or absent; only the newest `keep` are kept. Every random stream
+ * of a step derives from the run seed and the step number, so weights, optimiser and these numbers are
+ * all a resume needs.
+ */
+async function writeCheckpoint(
+  runDirectory: string,
+  components: RunComponents,
+  state: RunState,
+  keep: number,
+): Promise<void> {
+  if (components.policy.save === undefined) return;
+  const folder = join(runDirectory, 'checkpoints');
+  const partial = join(folder, `.${checkpointPrefix}${state.step}.partial`);
+  await rm(partial, { recursive: true, force: true });
+  await components.policy.save(partial);
+  await writeAtomically(join(partial, 'run-state.json'), `${JSON.stringify(state)}\n`);
+  const final = join(folder, `${checkpointPrefix}${state.step}`);
+  await rm(final, { recursive: true, force: true });
+  await rename(partial, final);
+  const steps = (await checkpointSteps(folder)).sort((a, b) => b - a);
+  for (const old of steps.slice(keep)) {
+    await rm(join(folder, `${checkpointPrefix}${old}`), { recursive: true, force: true });
+  }
+}
+
+async function checkpointSteps(folder: string): Promise<number[]> {
+  const names = await readdir(folder).catch(() => [] as string[]);
+  return names
+    .filter((name) => name.startsWith(checkpointPrefix) && /^\d+$/.test(name.slice(checkpointPrefix.length)))
+    .map((name) => Number(name.slice(checkpointPrefix.length)));
+}
+
+/**
+ * Loads the newest checkpoint of a run into the policy and cuts metrics.jsonl and samples.jsonl back to
+ * its step; undefined (and a fresh start) when the run has none yet.
+ */
+async function resumeFrom(
+  runDirectory: string,
+  components: RunComponents,
+  log: (line: string) => void,
+): Promise<RunState | undefined> {
+  const folder = join(runDirectory, 'checkpoints');
+  const newest = Math.max(-1, ...(await checkpointSteps(folder)));
+  if (newest < 0 || components.policy.load === undefined) {
+    log(`no checkpoint under ${folder}: starting the run over`);
+    await Promise.all(
+      ['metrics.jsonl', 'samples.jsonl'].map((name) => rm(join(runDirectory, name), { force: true })),
+    );
+    return undefined;
+  }
+  const directory = join(folder, `${checkpointPrefix}${newest}`);
+  await components.policy.load(directory);
+  const state = JSON.parse(await readFile(join(directory, 'run-state.json'), 'utf8')) as RunState;
+  // Lines written after the checkpoint are redone: warm-start lines and lines up to its step stay.
+  const keepLine = (line: string) => {
+    const record = JSON.parse(line) as { step?: number; warmStartStep?: number };
+    return record.warmStartStep !== undefined || (record.step !== undefined && record.step <= state.step);
+  };
+  for (const name of ['metrics.jsonl', 'samples.jsonl']) {
+    const file = join(runDirectory, name);
+    const text = await readFile(file, 'utf8').catch(() => '');
+    const kept = text.split('\n').filter((line) => line.trim() !== '' && keepLine(line));
+    await writeAtomically(file, kept.length === 0 ? '' : `${kept.join('\n')}\n`);
+  }
+  log(`resuming from ${directory} (step ${state.step})`);
+  return state;
+}
+
+/**
+ * The warm start, done once per setting: a cached one with the same key (`warmStartKey`) is loaded
+ * instead of redone (`run.reuseWarmStart`), so every arm of a comparison starts from byte-identical
+ * weights; a new one is stored for the next run. Its metric lines are copied into the run's.
+ */
+async function warmStartOnce(
+  resolved: ResolvedConfig,
+  components: RunComponents,
+  renderPrompt: PromptTemplate,
+  runDirectory: string,
+  random: Random,
+  log: (line: string) => void,
+  progress: Progress,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const { config } = resolved;
+  const metricsFile = join(runDirectory, 'metrics.jsonl');
+  const train = (file: string) =>
+    runWarmStart(components, renderPrompt, config, file, random, log, progress, signal);
+  if (!config.run.reuseWarmStart || components.policy.load === undefined) {
+    await train(metricsFile);
+    return;
+  }
+  const folder = warmStartCacheFolder(resolved);
+  const key = warmStartKey(resolved);
+  const cached = await findWarmStart(folder, key);
+  if (cached !== undefined) {
+    await components.policy.load(join(cached, 'checkpoint'));
+    progress.lastUpdate = `warm-start step ${config.warmStart.steps}`;
+    log(`warm start ${key}: reusing ${cached}`);
+  } else {
+    const stored = await storeWarmStart(folder, key, components, train);
+    if (stored === undefined) return;
+    log(`warm start ${key}: stored in ${stored}`);
+    await copyWarmStartMetrics(stored, runDirectory);
+    return;
+  }
+  await copyWarmStartMetrics(cached, runDirectory);
 }
 
 interface Progress {
@@ -237,95 +393,6 @@ async function writeStatus(runDirectory: string, status: Record<string, unknown>
   await writeAtomically(join(runDirectory, 'status.json'), `${JSON.stringify(status, null, 2)}\n`);
 }
 
-/**
- * Supervised steps on a teacher sampler's answers (the warm start): one answer per task, from the
- * teacher named in `warmStart.teacher` or the first auxiliary sampler. Logged as `warmstart/loss`.
- */
-async function warmStart(
-  components: RunComponents,
-  step: EkiplComponents,
-  config: RunConfig,
-  runDirectory: string,
-  random: Random,
-  log: (line: string) => void,
-  progress: Progress,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const { policy } = components;
-  const teacher = components.auxiliary.find(
-    (source) => source.name === (config.warmStart.teacher ?? components.auxiliary[0]?.name),
-  );
-  if (policy.supervisedStep === undefined || teacher === undefined) return;
-  const batches = batchesOf(
-    components.dataset,
-    'train',
-    config.warmStart.batchSize ?? config.run.batchSize * config.run.groupSize,
-  );
-  let droppedTotal = 0;
-  for (let index = 1; index <= config.warmStart.steps && signal?.aborted !== true; index++) {
-    progress.step = index;
-    const tasks = await batches.next();
-    const requests = tasks.map((task) => ({ prompt: step.renderPrompt(task), task }));
-    const answers = await teacher.sampler.sample(requests, 1, {
-      seed: random.split('warm-start', index).uint32(),
-    });
-    // An answer longer than the policy may write is skipped, never learnt as a cut prefix.
-    const room = async (prompt: Prompt) =>
-      Math.min(config.objective.maxCompletionLength, (await policy.completionRoom?.(prompt)) ?? Infinity);
-    let dropped = 0;
-    const examples: SupervisedExample[] = [];
-    for (const [i, request] of requests.entries()) {
-      const limit = await room(request.prompt);
-      for (const action of answers.actions[i] ?? []) {
-        const tokens = policy.encode(action.text);
-        if (tokens.length > limit) dropped++;
-        else examples.push({ prompt: request.prompt, tokens });
-      }
-    }
-    droppedTotal += dropped;
-    let loss = 'none (every answer skipped)';
-    if (examples.length > 0) {
-      const result = await policy.supervisedStep(examples, { learningRate: config.warmStart.learningRate });
-      progress.lastUpdate = `warm-start step ${index}`;
-      loss = result.loss.toFixed(3);
-      await appendFile(
-        join(runDirectory, 'metrics.jsonl'),
-        `${JSON.stringify({ warmStartStep: index, 'warmstart/loss': result.loss, 'warmstart/dropped_overlength': dropped })}\n`,
-      );
-    }
-    if (index % 25 === 0 || index === config.warmStart.steps) {
-      log(
-        `warm start ${index}/${config.warmStart.steps}  loss ${loss} (imitating ${teacher.name}` +
-          `${droppedTotal > 0 ? `; ${droppedTotal} answers longer than maxCompletionLength skipped so far` : ''})`,
-      );
-    }
-  }
-}
-
-type RunConfig = Awaited<ReturnType<typeof loadConfig>>['config'];
-
-/** Tasks of a split in batches, starting over when the split runs out. */
-function batchesOf(dataset: Dataset, split: string, size: number) {
-  let iterator = dataset.tasks(split)[Symbol.asyncIterator]();
-  return {
-    async next(): Promise<Task[]> {
-      const batch: Task[] = [];
-      let restarts = 0;
-      while (batch.length < size) {
-        const item = await iterator.next();
-        if (item.done === true) {
-          if (++restarts > 1)
-            throw new ConfigError([{ path: 'dataset', message: `split "${split}" yields no tasks` }]);
-          iterator = dataset.tasks(split)[Symbol.asyncIterator]();
-          continue;
-        }
-        batch.push(item.value);
-      }
-      return batch;
-    },
-  };
-}
-
 /** Greedy evaluation on the test splits (`evaluatePolicy`), appended to metrics.jsonl and logged. */
 async function evaluate(
   components: RunComponents,
@@ -369,6 +436,7 @@ export default defineCommand({
       type: 'string',
       description: 'Override a config field, path=value (repeatable): --set objective.learningRate=3e-4',
     },
+    resume: { type: 'boolean', description: 'Continue the run in --out from its newest checkpoint' },
   },
   async run({ args, rawArgs }) {
     const controller = new AbortController();
@@ -381,6 +449,11 @@ export default defineCommand({
     };
     process.once('SIGINT', stop);
     try {
+      if (args.resume === true && args.out === undefined) {
+        process.stderr.write('error: --resume continues a run directory: give it with --out DIR\n');
+        process.exitCode = 2;
+        return;
+      }
       const steps = args.steps === undefined ? undefined : Number(args.steps);
       if (steps !== undefined && (!Number.isInteger(steps) || steps < 0)) {
         process.stderr.write(
@@ -394,6 +467,7 @@ export default defineCommand({
         ...(args.out === undefined ? {} : { out: args.out }),
         ...(steps === undefined ? {} : { steps }),
         overrides: setFlags(rawArgs),
+        resume: args.resume === true,
         log: (line) => process.stderr.write(`${line}\n`),
         signal: controller.signal,
       });

@@ -1,4 +1,12 @@
-import { type BuiltinPlugin, ConfigError, formatConfigIssue, loadConfig, stringifyConfig } from '@ekipl/core';
+import {
+  type BuiltinPlugin,
+  ConfigError,
+  createComponents,
+  formatConfigIssue,
+  loadConfig,
+  Random,
+  stringifyConfig,
+} from '@ekipl/core';
 import { defineCommand } from 'citty';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { reportError } from '../report-error.js';
@@ -12,7 +20,8 @@ export interface CommandOutcome {
 
 /**
  * `ekipl validate -c FILE`: exit 0 with the resolved config (every default filled in) on stdout, or
- * exit 2 with one line per problem (`file:line:column path: message`) on stderr.
+ * exit 2 with one line per problem (`file:line:column path: message`) on stderr. The plugins are
+ * created (and disposed), so what only creating them shows is caught here too.
  */
 export async function validateConfigFile(
   file: string,
@@ -21,6 +30,10 @@ export async function validateConfigFile(
 ): Promise<CommandOutcome> {
   try {
     const resolved = await loadConfig(file, { builtins, overrides });
+    // Every plugin is created too (a missing checkpoint or API key, an instance without its kind's
+    // methods), so a config that validates does not fail at step 1 for a reason seen here.
+    const components = await createComponents(resolved, Random.fromSeed(resolved.config.run.seed));
+    await components.policy.dispose?.();
     return { exitCode: 0, stdout: stringifyConfig(resolved.config), stderr: '' };
   } catch (error) {
     if (ConfigError.isInstance(error)) {

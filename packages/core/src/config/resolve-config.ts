@@ -6,6 +6,7 @@ import type { ObjectiveSettings } from '../contracts/objective-settings.js';
 import type { AuxiliarySource, EkiplStepSettings, WeightedReward } from '../ekipl-step.js';
 import { ConfigError, type ConfigIssue } from '../errors/config-error.js';
 import { EkiplError } from '../errors/ekipl-error.js';
+import { PluginError } from '../errors/plugin-error.js';
 import type { AnyPluginDefinition, PluginInstances, PluginKind } from '../plugin/define-plugin.js';
 import { type BuiltinPlugin, loadPlugin } from '../plugin/load-plugin.js';
 import { parsePluginOptions, schemaKeysAt } from '../plugin/plugin-options.js';
@@ -251,13 +252,33 @@ export async function createPluginInstance<K extends PluginKind>(
   context: { random: Random; configDirectory: string; warn?: (message: string) => void },
 ): Promise<PluginInstances[K]> {
   const warn = context.warn ?? (() => {});
-  return (await entry.plugin.create(entry.options, {
+  const instance = (await entry.plugin.create(entry.options, {
     name: entry.name,
     random: context.random,
     configDirectory: context.configDirectory,
     warn: (message) => warn(`${entry.name}: ${message}`),
   })) as PluginInstances[K];
+  const missing = (requiredMembers[entry.plugin.kind] as readonly string[]).filter(
+    (member) => instance === null || typeof instance !== 'object' || !(member in instance),
+  );
+  if (missing.length > 0) {
+    throw new PluginError(
+      entry.use,
+      `plugin "${entry.use}" created ${instance === null || typeof instance !== 'object' ? String(instance) : 'an object'} without ${missing.join(', ')}: not ${entry.plugin.kind === 'auxiliary' ? 'an' : 'a'} ${entry.plugin.kind} plugin's instance`,
+    );
+  }
+  return instance;
 }
+
+/** What an instance of each kind must have (its contract's required members). */
+const requiredMembers: { [K in PluginKind]: readonly (keyof PluginInstances[K])[] } = {
+  policy: ['name', 'capabilities', 'generate', 'score', 'encode', 'decode'],
+  auxiliary: ['name', 'sample'],
+  reward: ['name', 'score'],
+  selector: ['name', 'select'],
+  estimator: ['name', 'weights'],
+  dataset: ['name', 'splits', 'tasks'],
+};
 
 export interface PluginReference {
   use: string;

@@ -44,6 +44,15 @@ export const runSchema = z.strictObject({
   evalEvery: z.int().nonnegative().default(25),
   /** Tasks per test split in each evaluation. */
   evalLimit: z.int().positive().default(50),
+  /** Write a checkpoint every this many steps under `<run>/checkpoints/` (0: only the final one). */
+  checkpointEvery: z.int().nonnegative().default(50),
+  /** How many of those periodic checkpoints to keep (the newest). */
+  keepCheckpoints: z.int().positive().default(2),
+  /**
+   * Reuse a finished warm start with the same settings (`<outputDir>/warm-starts/<key>/`) instead of
+   * redoing it, so the arms of a comparison start from byte-identical weights.
+   */
+  reuseWarmStart: z.boolean().default(true),
   /** Run directories are created under this folder (relative to the config file). */
   outputDir: z.string().min(1).default('runs'),
 });

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { appendFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type {
+  Prompt,
+  PromptTemplate,
+  Random,
+  ResolvedConfig,
+  RunComponents,
+  SupervisedExample,
+  ValidatedConfig,
+} from '@ekipl/core';
+import { batchesOf } from './batches.js';
+import { version } from './version.js';
+
+/**
+ * Supervised steps on a teacher sampler's answers (the warm start): one answer per task, from the
+ * teacher named in `warmStart.teacher` or the first auxiliary sampler. Logged as `warmstart/loss` in
+ * `metricsFile`. True when every step ran and something was learnt.
+ */
+export async function runWarmStart(
+  components: RunComponents,
+  renderPrompt: PromptTemplate,
+  config: ValidatedConfig,
+  metricsFile: string,
+  random: Random,
+  log: (line: string) => void,
+  progress: { step: number; lastUpdate?: string },
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const { policy } = components;
+  const teacher = components.auxiliary.find(
+    (source) => source.name === (config.warmStart.teacher ?? components.auxiliary[0]?.name),
+  );
+  if (policy.supervisedStep === undefined || teacher === undefined) return false;
+  const batches = batchesOf(
+    components.dataset,
+    'train',
+    config.warmStart.batchSize ?? config.run.batchSize * config.run.groupSize,
+  );
+  let droppedTotal = 0;
+  for (let index = 1; index <= config.warmStart.steps && signal?.aborted !== true; index++) {
+    progress.step = index;
+    const tasks = await batches.next();
+    const requests = tasks.map((task) => ({ prompt: renderPrompt(task), task }));
+    const answers = await teacher.sampler.sample(requests, 1, {
+      seed: random.split('warm-start', index).uint32(),
+    });
+    // An answer longer than the policy may write is skipped, never learnt as a cut prefix.
+    const room = async (prompt: Prompt) =>
+      Math.min(config.objective.maxCompletionLength, (await policy.completionRoom?.(prompt)) ?? Infinity);
+    let dropped = 0;
+    const examples: SupervisedExample[] = [];
+    for (const [i, request] of requests.entries()) {
+      const limit = await room(request.prompt);
+      for (const action of answers.actions[i] ?? []) {
+        const tokens = policy.encode(action.text);
+        if (tokens.length > limit) dropped++;
+        else examples.push({ prompt: request.prompt, tokens });
+      }
+    }
+    droppedTotal += dropped;
+    let loss = 'none (every answer skipped)';
+    if (examples.length > 0) {
+      const result = await policy.supervisedStep(examples, { learningRate: config.warmStart.learningRate });
+      progress.lastUpdate = `warm-start step ${index}`;
+      loss = result.loss.toFixed(3);
+      await appendFile(
+        metricsFile,
+        `${JSON.stringify({ warmStartStep: index, 'warmstart/loss': result.loss, 'warmstart/dropped_overlength': dropped })}\n`,
+      );
+    }
+    if (index % 25 === 0 || index === config.warmStart.steps) {
+      log(
+        `warm start ${index}/${config.warmStart.steps}  loss ${loss} (imitating ${teacher.name}` +
+          `${droppedTotal > 0 ? `; ${droppedTotal} answers longer than maxCompletionLength skipped so far` : ''})`,
+      );
+    }
+  }
+  return signal?.aborted !== true && progress.lastUpdate !== undefined;
+}
+
+/**
+ * What a warm start's result depends on, hashed: the warm-start section, the policy (model, size,
+ * engine options, starting checkpoint), the dataset, the prompt, the teacher sampler, the run seed (the
+ * initial weights and the teacher's draws derive from it), the batch size, the length limit that drops
+ * answers, and ekipl's version. Two runs with the same key start from byte-identical weights.
+ */
+export function warmStartKey(resolved: ResolvedConfig): string {
+  const { config } = resolved;
+  const teacherName = config.warmStart.teacher ?? resolved.plugins.auxiliary[0]?.name;
+  const teacher = resolved.plugins.auxiliary.find((entry) => entry.name === teacherName);
+  const material = {
+    ekipl: version,
+    warmStart: config.warmStart,
+    batchSize: config.warmStart.batchSize ?? config.run.batchSize * config.run.groupSize,
+    seed: config.run.seed,
+    policy: { use: config.policy.use, options: resolved.plugins.policy.options },
+    dataset: { use: config.dataset.use, options: resolved.plugins.dataset.options },
+    prompt: config.prompt,
+    teacher:
+      teacher === undefined ? null : { name: teacher.name, use: teacher.use, options: teacher.options },
+    maxCompletionLength: config.objective.maxCompletionLength,
+  };
+  return createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 16);
+}
+
+/** The folder of a config's cached warm starts: `<outputDir>/warm-starts/` next to the config. */
+export function warmStartCacheFolder(resolved: ResolvedConfig): string {
+  return join(resolved.configDirectory, resolved.config.run.outputDir, 'warm-starts');
+}
+
+/** The cached warm start for this key, when one was finished: its folder (with `checkpoint/`). */
+export async function findWarmStart(folder: string, key: string): Promise<string | undefined> {
+  const directory = join(folder, key);
+  const finished = await stat(join(directory, 'checkpoint', 'state.json')).then(
+    () => true,
+    () => false,
+  );
+  return finished ? directory : undefined;
+}
+
+/**
+ * Runs the warm start and stores it under `folder/key` (written to a temporary folder and renamed, so
+ * a cached warm start is always whole): `checkpoint/` and its `metrics.jsonl`. Returns the folder, or
+ * undefined when nothing was trained (stopped early, or no teacher).
+ */
+export async function storeWarmStart(
+  folder: string,
+  key: string,
+  components: RunComponents,
+  train: (metricsFile: string) => Promise<boolean>,
+): Promise<string | undefined> {
+  const partial = join(folder, `.${key}.${process.pid}.partial`);
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(partial, { recursive: true });
+  try {
+    const complete = await train(join(partial, 'metrics.jsonl'));
+    if (!complete || components.policy.save === undefined) {
+      await rm(partial, { recursive: true, force: true });
+      return undefined;
+    }
+    await components.policy.save(join(partial, 'checkpoint'));
+  } catch (error) {
+    await rm(partial, { recursive: true, force: true });
+    throw error;
+  }
+  const directory = join(folder, key);
+  await rm(directory, { recursive: true, force: true });
+  await rename(partial, directory);
+  return directory;
+}
+
+/** Appends a cached warm start's metric lines to a run's metrics.jsonl, so the run shows its warm start. */
+export async function copyWarmStartMetrics(cached: string, runDirectory: string): Promise<void> {
+  const text = await readFile(join(cached, 'metrics.jsonl'), 'utf8').catch(() => '');
+  if (text !== '') await appendFile(join(runDirectory, 'metrics.jsonl'), text);
+}
