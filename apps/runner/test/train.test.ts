@@ -79,7 +79,13 @@ describe('ekipl train', () => {
       policy: { engine: 'wasm', workers: expect.any(Number) },
     });
     expect(readFileSync(join(run, 'config.yaml'), 'utf8')).toContain('learningRate: 0.002');
-    expect(lines.some((line) => /^step 2\/2 {2}reward/.test(line))).toBe(true);
+    expect(
+      lines.some((line) =>
+        /^step 2\/2 {2}policy: reward [\d.]+ accuracy [\d.]+ entropy [\d.]+ {2}group: reward [\d.]+ sources \[policy /.test(
+          line,
+        ),
+      ),
+    ).toBe(true);
     expect(lines.join('\n')).not.toContain(secret);
     for (const path of listFiles(run).concat(listFiles(join(scratch, 'cache')))) {
       expect(readFileSync(path).includes(secret), path).toBe(false);

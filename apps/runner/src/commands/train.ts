@@ -414,13 +414,19 @@ async function evaluate(
   return metrics;
 }
 
+/** One line per step: the policy's own reward and accuracy, then the selected group's. */
 function progressLine(step: number, steps: number, metrics: Record<string, number>, seconds: number): string {
   const value = (key: string) => (metrics[key] ?? 0).toFixed(3);
   const shares = Object.keys(metrics)
     .filter((key) => key.endsWith('/selected_share'))
     .map((key) => `${key.split('/')[1]} ${value(key)}`)
     .join(' ');
-  return `step ${step}/${steps}  reward ${value('reward/mean')}  accuracy ${value('reward/accuracy')}  selected [${shares}]  ess ${value('estimator/ess_mean')}  loss ${value('train/loss')}  ${seconds.toFixed(1)} s`;
+  // Whose numbers: the policy's own samples, then the selected group (where experts may carry it).
+  return (
+    `step ${step}/${steps}  policy: reward ${value('reward/mean')} accuracy ${value('reward/accuracy')}` +
+    ` entropy ${value('policy/entropy')}  group: reward ${value('selected/reward_mean')} sources [${shares}]` +
+    `  ess ${value('estimator/ess_mean')}  loss ${value('train/loss')}  ${seconds.toFixed(1)} s`
+  );
 }
 
 export default defineCommand({
