@@ -1,5 +1,12 @@
 export { builtinPlugins } from './builtin-plugins.js';
 export {
+  type AblateOptions,
+  type AblateResult,
+  type AblationRun,
+  ablate,
+  gridArms,
+} from './commands/ablate.js';
+export {
   type EvalOptions,
   type EvalResult,
   evaluateCheckpoint,

@@ -15,5 +15,6 @@ export const main = defineCommand({
     train: () => import('./commands/train.js').then((module) => module.default),
     eval: () => import('./commands/eval.js').then((module) => module.default),
     sft: () => import('./commands/sft.js').then((module) => module.default),
+    ablate: () => import('./commands/ablate.js').then((module) => module.default),
   },
 });

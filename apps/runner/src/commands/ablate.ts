@@ -1,0 +1,317 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type BuiltinPlugin, ConfigError, loadConfig } from '@ekipl/core';
+import { defineCommand } from 'citty';
+import { binPath } from '../bin-path.js';
+import { builtinPlugins } from '../builtin-plugins.js';
+import { reportCommandError } from '../report-error.js';
+import { setFlags } from '../set-flags.js';
+
+export interface AblateOptions {
+  config: string;
+  /** `path=v1,v2,...` per grid axis; every combination is an arm. */
+  grid: readonly string[];
+  seeds: number;
+  /** Child runs at once. */
+  jobs: number;
+  out?: string;
+  /** `--set` overrides applied to every run. */
+  overrides?: readonly string[];
+  builtins?: readonly BuiltinPlugin[];
+  log?: (line: string) => void;
+}
+
+export interface AblationRun {
+  arm: string;
+  /** The arm's overrides (`path=value`). */
+  settings: string[];
+  seed: number;
+  directory: string;
+  state: 'finished' | 'skipped' | 'failed';
+  /** The child's last log lines, for a failed run. */
+  logTail?: string;
+}
+
+export interface AblateResult {
+  directory: string;
+  runs: AblationRun[];
+  summary: string;
+}
+
+/** The arms: the cartesian product of the grid axes, each a list of `path=value` overrides. */
+export function gridArms(grid: readonly string[]): string[][] {
+  let arms: string[][] = [[]];
+  for (const axis of grid) {
+    const equals = axis.indexOf('=');
+    if (equals <= 0 || equals === axis.length - 1) {
+      throw new ConfigError([{ path: '--grid', message: `${axis}: expected path=value1,value2,...` }]);
+    }
+    const path = axis.slice(0, equals);
+    const values = axis.slice(equals + 1).split(',');
+    arms = arms.flatMap((arm) => values.map((value) => [...arm, `${path}=${value}`]));
+  }
+  return arms;
+}
+
+/** A folder name for an arm: its settings with characters a path cannot hold replaced. */
+function armName(settings: readonly string[]): string {
+  return settings.length === 0 ? 'base' : settings.join(',').replace(/[^\w.=,+-]/g, '_');
+}
+
+/**
+ * `ekipl ablate -c CONFIG --grid path=v1,v2 [--grid ...] --seeds N`: every arm x seed as a child
+ * `ekipl train` (`jobs` at once). Every arm's config is validated before any run starts, so a grid path
+ * that does not exist stops it at once. Finished runs are skipped and unfinished ones resumed when it is
+ * run again; a run that crashes is reported with its log's last lines and the others go on. Writes
+ * `summary.md` and `summary.csv`: every evaluation metric per arm, mean +- std over seeds, at the last
+ * evaluation and at each run's best.
+ */
+export async function ablate(options: AblateOptions): Promise<AblateResult> {
+  const log = options.log ?? (() => {});
+  const builtins = options.builtins ?? builtinPlugins;
+  const base = options.overrides ?? [];
+  const arms = gridArms(options.grid);
+  // Every arm must be a valid config before anything runs.
+  let resolvedBase: Awaited<ReturnType<typeof loadConfig>> | undefined;
+  for (const settings of arms) {
+    const resolved = await loadConfig(options.config, { builtins, overrides: [...base, ...settings] });
+    resolvedBase ??= resolved;
+  }
+  const config = resolvedBase!;
+  const directory = resolve(
+    options.out ??
+      join(
+        config.configDirectory,
+        config.config.run.outputDir,
+        `ablate-${config.config.run.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+      ),
+  );
+  await mkdir(directory, { recursive: true });
+  const queue = arms.flatMap((settings) =>
+    Array.from({ length: options.seeds }, (_, i) => ({ settings, seed: i + 1 })),
+  );
+  const runs: AblationRun[] = [];
+  const worker = async () => {
+    for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
+      const arm = armName(job.settings);
+      const runDirectory = join(directory, arm, `seed-${job.seed}`);
+      const run: AblationRun = {
+        arm,
+        settings: job.settings,
+        seed: job.seed,
+        directory: runDirectory,
+        state: 'finished',
+      };
+      runs.push(run);
+      if (await finished(runDirectory)) {
+        run.state = 'skipped';
+        continue;
+      }
+      const resume = existsSync(join(runDirectory, 'checkpoints'));
+      const args = [
+        binPath,
+        'train',
+        '-c',
+        resolve(options.config),
+        '--out',
+        runDirectory,
+        ...[...base, ...job.settings, `run.seed=${job.seed}`].flatMap((override) => ['--set', override]),
+        ...(resume ? ['--resume'] : []),
+      ];
+      log(`${arm} seed ${job.seed}: ${resume ? 'resuming' : 'starting'}`);
+      const { code, output } = await runChild(args);
+      await mkdir(runDirectory, { recursive: true });
+      await writeFile(join(runDirectory, 'train.log'), output);
+      if (code !== 0) {
+        run.state = 'failed';
+        run.logTail = output.trim().split('\n').slice(-8).join('\n');
+        log(`${arm} seed ${job.seed}: failed (exit ${code}):\n${run.logTail}`);
+      } else log(`${arm} seed ${job.seed}: finished`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.jobs) }, worker));
+  runs.sort(
+    (a, b) =>
+      arms.findIndex((s) => armName(s) === a.arm) - arms.findIndex((s) => armName(s) === b.arm) ||
+      a.seed - b.seed,
+  );
+  const { markdown, csv } = await summarise(runs);
+  await writeFile(join(directory, 'summary.md'), markdown);
+  await writeFile(join(directory, 'summary.csv'), csv);
+  return { directory, runs, summary: markdown };
+}
+
+async function finished(runDirectory: string): Promise<boolean> {
+  const text = await readFile(join(runDirectory, 'status.json'), 'utf8').catch(() => '');
+  return text !== '' && (JSON.parse(text) as { state: string }).state === 'finished';
+}
+
+function runChild(args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.on('close', (code) => done({ code: code ?? 1, output }));
+  });
+}
+
+/** Every `eval/...` metric of each run: its last evaluation and its best (the maximum over evaluations). */
+async function evaluations(
+  runDirectory: string,
+): Promise<{ last: Record<string, number>; best: Record<string, number> }> {
+  const text = await readFile(join(runDirectory, 'metrics.jsonl'), 'utf8').catch(() => '');
+  const lines = text
+    .split('\n')
+    .filter((line) => line.includes('"eval/'))
+    .map((line) => JSON.parse(line) as Record<string, number>);
+  const last: Record<string, number> = {};
+  const best: Record<string, number> = {};
+  for (const line of lines) {
+    for (const [key, value] of Object.entries(line)) {
+      if (!key.startsWith('eval/')) continue;
+      last[key] = value;
+      best[key] = Math.max(best[key] ?? Number.NEGATIVE_INFINITY, value);
+    }
+  }
+  return { last, best };
+}
+
+/** mean +- sample std. */
+function meanStd(values: readonly number[]): { mean: number; std: number } {
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  const std =
+    values.length > 1
+      ? Math.sqrt(values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1))
+      : 0;
+  return { mean, std };
+}
+
+async function summarise(runs: readonly AblationRun[]): Promise<{ markdown: string; csv: string }> {
+  const byArm = new Map<string, AblationRun[]>();
+  for (const run of runs) byArm.set(run.arm, [...(byArm.get(run.arm) ?? []), run]);
+  const rows: {
+    arm: string;
+    seeds: number;
+    failed: number;
+    stats: Map<string, { mean: number; std: number }>;
+  }[] = [];
+  const keys = new Set<string>();
+  for (const [arm, armRuns] of byArm) {
+    const done = armRuns.filter((run) => run.state !== 'failed');
+    const results = await Promise.all(done.map((run) => evaluations(run.directory)));
+    const stats = new Map<string, { mean: number; std: number }>();
+    for (const which of ['last', 'best'] as const) {
+      const metricKeys = new Set(results.flatMap((result) => Object.keys(result[which])));
+      for (const key of metricKeys) {
+        const values = results.map((result) => result[which][key]).filter((value) => value !== undefined);
+        const name = `${which} ${key.slice('eval/'.length)}`;
+        keys.add(name);
+        stats.set(name, meanStd(values as number[]));
+      }
+    }
+    rows.push({ arm, seeds: done.length, failed: armRuns.length - done.length, stats });
+  }
+  const columns = [...keys].sort((a, b) =>
+    a.startsWith('last') === b.startsWith('last') ? a.localeCompare(b) : a.startsWith('last') ? -1 : 1,
+  );
+  const cell = (stat: { mean: number; std: number } | undefined) =>
+    stat === undefined ? '' : `${stat.mean.toFixed(3)} +- ${stat.std.toFixed(3)}`;
+  const header = ['arm', 'seeds', 'failed', ...columns];
+  const markdown = [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map(
+      (row) =>
+        `| ${[row.arm, row.seeds, row.failed, ...columns.map((column) => cell(row.stats.get(column)))].join(' | ')} |`,
+    ),
+  ].join('\n');
+  const csvHeader = [
+    'arm',
+    'seeds',
+    'failed',
+    ...columns.flatMap((column) => [`${column} mean`, `${column} std`]),
+  ];
+  const quote = (value: unknown) =>
+    typeof value === 'string' && /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : String(value);
+  const csv = [
+    csvHeader.map(quote).join(','),
+    ...rows.map((row) =>
+      [
+        row.arm,
+        row.seeds,
+        row.failed,
+        ...columns.flatMap((column) => {
+          const stat = row.stats.get(column);
+          return stat === undefined ? ['', ''] : [String(stat.mean), String(stat.std)];
+        }),
+      ]
+        .map(quote)
+        .join(','),
+    ),
+  ].join('\n');
+  return { markdown: `${markdown}\n`, csv: `${csv}\n` };
+}
+
+function positiveInteger(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ConfigError([
+      { path: flag, message: `expected a positive integer, got ${JSON.stringify(text)}` },
+    ]);
+  }
+  return value;
+}
+
+/** Every `--grid` of a command line (citty keeps only the last of a repeated flag). */
+function gridFlags(rawArgs: readonly string[]): string[] {
+  const grid: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    if (rawArgs[i] === '--grid' && i + 1 < rawArgs.length) grid.push(rawArgs[++i]!);
+    else if (rawArgs[i]!.startsWith('--grid=')) grid.push(rawArgs[i]!.slice('--grid='.length));
+  }
+  return grid;
+}
+
+export default defineCommand({
+  meta: { name: 'ablate', description: 'Train every grid combination x seed and summarise the evaluations' },
+  args: {
+    config: { type: 'string', alias: 'c', description: 'Config file (YAML or JSON)', required: true },
+    grid: {
+      type: 'string',
+      description: 'A grid axis, path=v1,v2 (repeatable): --grid estimator.use=uncorrected,snis',
+    },
+    seeds: { type: 'string', description: 'Seeds per arm (default 3)' },
+    jobs: { type: 'string', description: 'Runs at once (default 1)' },
+    out: { type: 'string', description: 'Ablation directory (default: <outputDir>/ablate-<name>-<time>)' },
+    set: { type: 'string', description: 'Override a config field in every run, path=value (repeatable)' },
+  },
+  async run({ args, rawArgs }) {
+    try {
+      const result = await ablate({
+        config: args.config,
+        grid: gridFlags(rawArgs),
+        seeds: positiveInteger(args.seeds, '--seeds', 3),
+        jobs: positiveInteger(args.jobs, '--jobs', 1),
+        ...(args.out === undefined ? {} : { out: args.out }),
+        overrides: setFlags(rawArgs),
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(result.summary);
+      const failed = result.runs.filter((run) => run.state === 'failed');
+      process.stderr.write(
+        `${result.runs.length - failed.length} of ${result.runs.length} runs finished${failed.length > 0 ? `, ${failed.length} failed` : ''}: ${result.directory}\n`,
+      );
+      if (failed.length > 0) process.exitCode = 1;
+    } catch (error) {
+      process.exitCode = reportCommandError(error);
+    }
+  },
+});

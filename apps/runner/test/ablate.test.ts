@@ -1,0 +1,95 @@
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '@ekipl/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ablate, gridArms } from '../src/index.js';
+
+// Inside the package (an ignored .scratch/), so the config's own plugin file can import @ekipl/core.
+const scratchRoot = join(import.meta.dirname, '..', '.scratch');
+mkdirSync(scratchRoot, { recursive: true });
+const scratch = mkdtempSync(join(scratchRoot, 'ablate-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('gridArms', () => {
+  it('is the cartesian product of the axes, in order', () => {
+    expect(gridArms(['a=1,2', 'b=x,y'])).toEqual([
+      ['a=1', 'b=x'],
+      ['a=1', 'b=y'],
+      ['a=2', 'b=x'],
+      ['a=2', 'b=y'],
+    ]);
+    expect(() => gridArms(['a='])).toThrow(/a=: expected path=value1,value2/);
+  });
+});
+
+describe('ekipl ablate', () => {
+  it('2 x 2 grid x 2 seeds: 8 runs, a crashed one reported while 7 finish, reruns skip what finished', async () => {
+    cpSync(join(import.meta.dirname, 'fixtures', 'plugins'), join(scratch, 'plugins'), { recursive: true });
+    const file = join(scratch, 'ablate.yaml');
+    writeFileSync(
+      file,
+      `
+run: { name: grid, steps: 2, batchSize: 1, groupSize: 2, evalEvery: 2, evalLimit: 2, checkpointEvery: 0 }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy: { use: tfjs, options: { workers: 1, size: { dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 } } }
+auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 1, style: terse } }]
+reward: [{ use: format }, { use: accuracy }, { use: ./plugins/crash-reward.mjs, weight: 0 }]
+warmStart: { steps: 2, batchSize: 2 }
+objective: { maxCompletionLength: 200, learningRate: 1.0e-3 }
+`,
+    );
+    const out = join(scratch, 'grid');
+    const grid = ['objective.learningRate=1e-3,2e-3', 'estimator.use=uncorrected,snis'];
+    const crashed = join('objective.learningRate=2e-3,estimator.use=snis', 'seed-2');
+    process.env['EKIPL_TEST_CRASH'] = crashed;
+    const lines: string[] = [];
+    const first = await ablate({
+      config: file,
+      grid,
+      seeds: 2,
+      jobs: 2,
+      out,
+      log: (line) => lines.push(line),
+    });
+    expect(first.runs).toHaveLength(8);
+    const failed = first.runs.filter((run) => run.state === 'failed');
+    expect(failed.map((run) => join(run.arm, `seed-${run.seed}`))).toEqual([crashed]);
+    expect(failed[0]!.logTail).toContain('crashed on purpose');
+    expect(first.runs.filter((run) => run.state === 'finished')).toHaveLength(7);
+    expect(lines.join('\n')).toMatch(
+      /estimator\.use=snis seed 2: failed \(exit 1\):\n[\s\S]*crashed on purpose/,
+    );
+    // The table: one row per arm, mean +- std over the seeds that finished.
+    const summary = readFileSync(join(out, 'summary.md'), 'utf8').split('\n');
+    expect(summary[0]).toMatch(/^\| arm \| seeds \| failed \| last id\/accuracy \| /);
+    expect(summary.filter((line) => line.startsWith('| objective.'))).toHaveLength(4);
+    expect(summary.find((line) => line.includes('2e-3,estimator.use=snis'))).toMatch(
+      /\| 1 \| 1 \| \d\.\d{3} \+- 0\.000 \|/,
+    );
+    expect(readFileSync(join(out, 'summary.csv'), 'utf8').split('\n')[0]).toMatch(
+      /^arm,seeds,failed,last id\/accuracy mean,last id\/accuracy std,/,
+    );
+
+    // Again, without the crash: the 7 finished runs are skipped, the crashed one runs.
+    process.env['EKIPL_TEST_CRASH'] = '';
+    const second = await ablate({ config: file, grid, seeds: 2, jobs: 2, out });
+    expect(second.runs.filter((run) => run.state === 'skipped')).toHaveLength(7);
+    expect(second.runs.filter((run) => run.state === 'finished')).toHaveLength(1);
+    // And once more: nothing new to run.
+    const third = await ablate({ config: file, grid, seeds: 2, jobs: 2, out });
+    expect(third.runs.every((run) => run.state === 'skipped')).toBe(true);
+  }, 180_000);
+
+  it('a grid path that does not exist stops it before any run, naming the path', async () => {
+    const file = join(scratch, 'ablate.yaml');
+    const error = await ablate({
+      config: file,
+      grid: ['objective.learningRat=1e-3,2e-3'],
+      seeds: 1,
+      jobs: 1,
+      out: join(scratch, 'bad'),
+    }).catch((caught: unknown) => caught);
+    expect(ConfigError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/learningRat.*\(from --set objective\.learningRat=\.\.\.\)/);
+  });
+});
