@@ -2,9 +2,9 @@
 // step, until a worker's wasm heap aborted). The default tiny VLM with `workers: auto` (the machine's
 // cores, at most 4), one 64 px image a prompt; resident memory (MB) and each thread's wasm heap after
 // SOAK_SUPERVISED_STEPS[0] and [1] supervised steps (default 50, 1000; batch SOAK_BATCH = 4), then
-// after SOAK_RL_STEPS (default 500) RL steps (generate 2 prompts x 4 samples of up to 32 tokens, score
-// under the reference, trainStep). A leak shows as growth between the lines; flat memory gives
-// rss_growth near 1. Run: npm run build && npm run bench (about 6 minutes on two cores).
+// after 50 and SOAK_RL_STEPS (default 500) RL steps (generate 2 prompts x 4 samples of up to 32 tokens,
+// score under the reference, trainStep). A leak shows as growth between the lines of a phase; flat
+// memory gives rss_growth (against the phase's first line) near 1. Run: npm run build && npm run bench (about 6 minutes on two cores).
 import { availableParallelism } from 'node:os';
 import { Random } from '@ekipl/core';
 import sharp from 'sharp';
@@ -61,7 +61,9 @@ async function mark(phase, step) {
     tensors: threads.map((thread) => thread.tensors),
     elapsed_s: Math.round((performance.now() - started) / 1000),
   };
-  if (marks.length > 0) line.rss_growth = Number((line.rss_mb / marks[0].rss_mb).toFixed(3));
+  // Growth against the first mark of the same phase (RL holds a reference copy and generation buffers).
+  const first = marks.find((mark) => mark.phase === phase);
+  if (first !== undefined) line.rss_growth = Number((line.rss_mb / first.rss_mb).toFixed(3));
   marks.push(line);
   console.log(JSON.stringify(line));
 }
@@ -104,6 +106,6 @@ for (let step = 1; step <= rlSteps; step++) {
     source: 'policy',
   }));
   await policy.trainStep({ sequences }, objective, 1);
-  if (step === rlSteps) await mark('rl', step);
+  if (step === firstMark || step === rlSteps) await mark('rl', step);
 }
 await policy.dispose();
