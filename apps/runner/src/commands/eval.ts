@@ -5,13 +5,12 @@ import {
   ConfigError,
   createComponents,
   createPromptTemplate,
-  loadConfig,
   Random,
   stepSettings,
 } from '@ekipl/core';
 import { defineCommand } from 'citty';
-import { builtinPlugins } from '../builtin-plugins.js';
 import { evaluatePolicy, type SplitEvaluation } from '../evaluation.js';
+import { loadCommandConfig } from '../load-command-config.js';
 import { reportCommandError } from '../report-error.js';
 import { setFlags } from '../set-flags.js';
 
@@ -39,10 +38,7 @@ export interface EvalResult {
  * (n = the largest k samples per task at the run's sampling settings; unbiased estimator).
  */
 export async function evaluateCheckpoint(options: EvalOptions): Promise<EvalResult> {
-  const resolved = await loadConfig(options.config, {
-    builtins: options.builtins ?? builtinPlugins,
-    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
-  });
+  const resolved = await loadCommandConfig(options);
   const checkpoint =
     options.checkpoint === undefined
       ? ((resolved.plugins.policy.options['checkpoint'] as string | undefined) ?? null)

@@ -6,11 +6,10 @@ import {
   createComponents,
   createPromptTemplate,
   EkiplError,
-  loadConfig,
   Random,
 } from '@ekipl/core';
 import { defineCommand } from 'citty';
-import { builtinPlugins } from '../builtin-plugins.js';
+import { loadCommandConfig } from '../load-command-config.js';
 import { reportCommandError } from '../report-error.js';
 import { setFlags } from '../set-flags.js';
 import {
@@ -44,10 +43,7 @@ export interface SftResult {
  */
 export async function sft(options: SftOptions): Promise<SftResult> {
   const log = options.log ?? (() => {});
-  const resolved = await loadConfig(options.config, {
-    builtins: options.builtins ?? builtinPlugins,
-    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
-  });
+  const resolved = await loadCommandConfig(options);
   const { config } = resolved;
   const folder = warmStartCacheFolder(resolved);
   const key = warmStartKey(resolved);

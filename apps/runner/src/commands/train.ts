@@ -9,7 +9,6 @@ import {
   EkiplError,
   type EkiplStepSettings,
   ekiplStep,
-  loadConfig,
   type PromptTemplate,
   Random,
   type ResolvedConfig,
@@ -19,8 +18,8 @@ import {
 } from '@ekipl/core';
 import { defineCommand } from 'citty';
 import { batchesOf } from '../batches.js';
-import { builtinPlugins } from '../builtin-plugins.js';
 import { evaluatePolicy, evaluationMetrics } from '../evaluation.js';
+import { loadCommandConfig } from '../load-command-config.js';
 import { reportCommandError } from '../report-error.js';
 import { setFlags } from '../set-flags.js';
 import { version } from '../version.js';
@@ -74,10 +73,7 @@ export interface TrainResult {
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? (() => {});
-  const resolved = await loadConfig(options.config, {
-    builtins: options.builtins ?? builtinPlugins,
-    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
-  });
+  const resolved = await loadCommandConfig(options);
   const { config } = resolved;
   const steps = options.steps ?? config.run.steps;
   const runDirectory = resolve(
