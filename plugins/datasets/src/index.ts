@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import {
   type Dataset,
@@ -152,6 +153,14 @@ export const reasonRft = definePlugin({
         return [split, family];
       }),
     );
+    // Missing files are found now, when the config is checked, not at the first step that reads them.
+    for (const [split, file] of Object.entries(options.files)) {
+      if (!existsSync(at(file)))
+        throw new Error(`split ${split}: no file ${at(file)} (options.files.${split})`);
+    }
+    if (!existsSync(at(options.imageRoot)) || !statSync(at(options.imageRoot)).isDirectory()) {
+      throw new Error(`no image folder ${at(options.imageRoot)} (options.imageRoot)`);
+    }
     return {
       specificationVersion,
       name: context.name,

@@ -179,6 +179,15 @@ describe('reason-rft loader', () => {
     ]);
   });
 
+  it('a missing split file or image folder is an error when the dataset is created, naming the option', async () => {
+    await expect(open({ files: { train: 'nope-counting.json' }, imageRoot: 'images' })).rejects.toThrow(
+      /^split train: no file .*nope-counting\.json \(options\.files\.train\)$/,
+    );
+    await expect(open({ files: { train: 'clevr-math-train.json' }, imageRoot: 'pictures' })).rejects.toThrow(
+      /^no image folder .*pictures \(options\.imageRoot\)$/,
+    );
+  });
+
   it('a file that is not JSON says where', async () => {
     writeFileSync(join(root, 'broken.jsonl'), '{"problem": "a", "answer": "1"}\n{oops\n');
     const dataset = await open({ files: { train: 'broken.jsonl' }, imageRoot: 'images', family: 'counting' });
