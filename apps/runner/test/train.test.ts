@@ -244,3 +244,15 @@ objective: { maxCompletionLength: 200 }
     expect(other.key).not.toBe(stored.key);
   });
 });
+
+describe('ekipl train with bad input', () => {
+  it('a config error found while creating the plugins leaves no run directory behind', async () => {
+    const file = join(scratch, 'missing-checkpoint.yaml');
+    writeFileSync(file, 'policy: { use: tfjs, options: { workers: 1, checkpoint: ./gone } }\n');
+    const out = join(scratch, 'never-created');
+    await expect(train({ config: file, out })).rejects.toThrow(
+      /policy: tfjs: checkpoint .*gone has no state\.json/,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+});

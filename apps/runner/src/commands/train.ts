@@ -85,12 +85,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       ),
   );
   const random = Random.fromSeed(config.run.seed);
-  await mkdir(runDirectory, { recursive: true });
+  // The run directory exists only once every plugin was created: bad input leaves none behind.
+  // Warnings given before it exists are written to it then.
+  const early: string[] = [];
+  let directoryReady = false;
   const warn = (message: string) => {
     log(`warning: ${message}`);
-    void appendFile(join(runDirectory, 'warnings.log'), `${message}\n`);
+    if (directoryReady) void appendFile(join(runDirectory, 'warnings.log'), `${message}\n`);
+    else early.push(message);
   };
   const components = await createComponents(resolved, random, warn);
+  await mkdir(runDirectory, { recursive: true });
+  directoryReady = true;
+  if (early.length > 0) await appendFile(join(runDirectory, 'warnings.log'), `${early.join('\n')}\n`);
   const settings = stepSettings(config);
   await writeAtomically(join(runDirectory, 'config.yaml'), stringifyConfig(config));
   // What produced the run, beside the config: ekipl's version, the overrides, the policy's own facts
