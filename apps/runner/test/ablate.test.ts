@@ -92,4 +92,46 @@ objective: { maxCompletionLength: 200, learningRate: 1.0e-3 }
     expect(ConfigError.isInstance(error)).toBe(true);
     expect((error as Error).message).toMatch(/learningRat.*\(from --set objective\.learningRat=\.\.\.\)/);
   });
+
+  it("with a GRPO arm, the summary gives the prompts each arm saw before it first matched GRPO's final accuracy", async () => {
+    const file = join(scratch, 'reach.yaml');
+    writeFileSync(file, 'run: { batchSize: 4 }\n');
+    const out = join(scratch, 'reach');
+    // Finished runs (so nothing is trained): GRPO ends at id accuracy 0.5 in both seeds; the arm with an
+    // expert gets there at step 10 in seed 1, step 20 in seed 2 (batch 4: 40 and 80 prompts).
+    const runs: [arm: string, seed: number, accuracies: number[]][] = [
+      ['auxiliary=none', 1, [0.2, 0.4, 0.5]],
+      ['auxiliary=none', 2, [0.2, 0.3, 0.5]],
+      ['auxiliary=__use__oracle__', 1, [0.2, 0.5, 0.6]],
+      ['auxiliary=__use__oracle__', 2, [0.2, 0.4, 0.5]],
+    ];
+    for (const [arm, seed, accuracies] of runs) {
+      const directory = join(out, arm, `seed-${seed}`);
+      mkdirSync(directory, { recursive: true });
+      writeFileSync(join(directory, 'status.json'), '{ "state": "finished" }');
+      writeFileSync(join(directory, 'config.yaml'), 'run:\n  batchSize: 4\n');
+      writeFileSync(
+        join(directory, 'metrics.jsonl'),
+        accuracies
+          .map((accuracy, i) => JSON.stringify({ step: i * 10, 'eval/id/accuracy': accuracy }))
+          .join('\n'),
+      );
+    }
+    const result = await ablate({
+      config: file,
+      grid: ['auxiliary=none,[{use: oracle}]'],
+      seeds: 2,
+      jobs: 1,
+      out,
+    });
+    expect(result.runs.every((run) => run.state === 'skipped')).toBe(true);
+    const lines = result.summary.split('\n');
+    expect(lines[0]).toBe(
+      "| arm | seeds | failed | last id/accuracy | best id/accuracy | prompts to GRPO's final id/accuracy |",
+    );
+    expect(lines[2]).toBe('| auxiliary=none | 2 | 0 | 0.500 +- 0.000 | 0.500 +- 0.000 | 80 +- 0 (2/2) |');
+    expect(lines[3]).toBe(
+      '| auxiliary=__use__oracle__ | 2 | 0 | 0.550 +- 0.071 | 0.550 +- 0.071 | 60 +- 28 (2/2) |',
+    );
+  });
 });

@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type BuiltinPlugin, ConfigError, loadConfig } from '@ekipl/core';
 import { defineCommand } from 'citty';
+import { parse } from 'yaml';
 import { binPath } from '../bin-path.js';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { reportCommandError } from '../report-error.js';
@@ -66,7 +67,8 @@ function armName(settings: readonly string[]): string {
  * that does not exist stops it at once. Finished runs are skipped and unfinished ones resumed when it is
  * run again; a run that crashes is reported with its log's last lines and the others go on. Writes
  * `summary.md` and `summary.csv`: every evaluation metric per arm, mean +- std over seeds, at the last
- * evaluation and at each run's best.
+ * evaluation and at each run's best; with a GRPO arm in the grid (`auxiliary=none`), the prompts each
+ * arm saw before an evaluation first matched GRPO's final accuracy, per split.
  */
 export async function ablate(options: AblateOptions): Promise<AblateResult> {
   const log = options.log ?? (() => {});
@@ -162,10 +164,15 @@ function runChild(args: string[]): Promise<{ code: number; output: string }> {
   });
 }
 
-/** Every `eval/...` metric of each run: its last evaluation and its best (the maximum over evaluations). */
-async function evaluations(
-  runDirectory: string,
-): Promise<{ last: Record<string, number>; best: Record<string, number> }> {
+/**
+ * Every `eval/...` metric of a run: its last evaluation, its best (the maximum over evaluations), and
+ * the series of evaluations by step.
+ */
+async function evaluations(runDirectory: string): Promise<{
+  last: Record<string, number>;
+  best: Record<string, number>;
+  series: { step: number; metrics: Record<string, number> }[];
+}> {
   const text = await readFile(join(runDirectory, 'metrics.jsonl'), 'utf8').catch(() => '');
   const lines = text
     .split('\n')
@@ -180,7 +187,14 @@ async function evaluations(
       best[key] = Math.max(best[key] ?? Number.NEGATIVE_INFINITY, value);
     }
   }
-  return { last, best };
+  return { last, best, series: lines.map((line) => ({ step: line['step'] ?? 0, metrics: line })) };
+}
+
+/** Prompts a run trains on per step (its resolved `run.batchSize`). */
+async function batchSizeOf(runDirectory: string): Promise<number> {
+  const text = await readFile(join(runDirectory, 'config.yaml'), 'utf8').catch(() => '');
+  const run = (parse(text) as { run?: { batchSize?: number } } | null)?.run;
+  return run?.batchSize ?? 1;
 }
 
 /** mean +- sample std. */
@@ -201,11 +215,44 @@ async function summarise(runs: readonly AblationRun[]): Promise<{ markdown: stri
     seeds: number;
     failed: number;
     stats: Map<string, { mean: number; std: number }>;
+    reach: Map<string, string>;
   }[] = [];
   const keys = new Set<string>();
+  // The GRPO baseline: the arm without external samplers, when the grid has one.
+  const baselineArm = runs.find((run) =>
+    run.settings.some((setting) => /^auxiliary=(none|\[\])$/.test(setting.replace(/\s/g, ''))),
+  )?.arm;
+  const baselineFinal = new Map<string, number>();
+  if (baselineArm !== undefined) {
+    const baselineRuns = (byArm.get(baselineArm) ?? []).filter((run) => run.state !== 'failed');
+    const lasts = await Promise.all(baselineRuns.map(async (run) => (await evaluations(run.directory)).last));
+    for (const key of new Set(lasts.flatMap((last) => Object.keys(last)))) {
+      if (key.endsWith('/accuracy'))
+        baselineFinal.set(key, meanStd(lasts.map((last) => last[key] ?? 0)).mean);
+    }
+  }
+  const reachKeys = [...baselineFinal.keys()].sort();
   for (const [arm, armRuns] of byArm) {
     const done = armRuns.filter((run) => run.state !== 'failed');
     const results = await Promise.all(done.map((run) => evaluations(run.directory)));
+    // Prompts seen until an evaluation first matched the baseline's final accuracy (Fig. 3's question).
+    const reach = new Map<string, string>();
+    for (const key of reachKeys) {
+      const seen: number[] = [];
+      for (const [i, result] of results.entries()) {
+        const hit = result.series.find(
+          (point) => (point.metrics[key] ?? Number.NEGATIVE_INFINITY) >= baselineFinal.get(key)!,
+        );
+        if (hit !== undefined) seen.push(hit.step * (await batchSizeOf(done[i]!.directory)));
+      }
+      const { mean, std } = seen.length > 0 ? meanStd(seen) : { mean: Number.NaN, std: Number.NaN };
+      reach.set(
+        key,
+        seen.length === 0
+          ? `not reached (0/${results.length})`
+          : `${Math.round(mean)} +- ${Math.round(std)} (${seen.length}/${results.length})`,
+      );
+    }
     const stats = new Map<string, { mean: number; std: number }>();
     for (const which of ['last', 'best'] as const) {
       const metricKeys = new Set(results.flatMap((result) => Object.keys(result[which])));
@@ -216,20 +263,27 @@ async function summarise(runs: readonly AblationRun[]): Promise<{ markdown: stri
         stats.set(name, meanStd(values as number[]));
       }
     }
-    rows.push({ arm, seeds: done.length, failed: armRuns.length - done.length, stats });
+    rows.push({ arm, seeds: done.length, failed: armRuns.length - done.length, stats, reach });
   }
   const columns = [...keys].sort((a, b) =>
     a.startsWith('last') === b.startsWith('last') ? a.localeCompare(b) : a.startsWith('last') ? -1 : 1,
   );
   const cell = (stat: { mean: number; std: number } | undefined) =>
     stat === undefined ? '' : `${stat.mean.toFixed(3)} +- ${stat.std.toFixed(3)}`;
-  const header = ['arm', 'seeds', 'failed', ...columns];
+  const reachColumns = reachKeys.map((key) => `prompts to GRPO's final ${key.slice('eval/'.length)}`);
+  const header = ['arm', 'seeds', 'failed', ...columns, ...reachColumns];
   const markdown = [
     `| ${header.join(' | ')} |`,
     `| ${header.map(() => '---').join(' | ')} |`,
     ...rows.map(
       (row) =>
-        `| ${[row.arm, row.seeds, row.failed, ...columns.map((column) => cell(row.stats.get(column)))].join(' | ')} |`,
+        `| ${[
+          row.arm,
+          row.seeds,
+          row.failed,
+          ...columns.map((column) => cell(row.stats.get(column))),
+          ...reachKeys.map((key) => row.reach.get(key) ?? ''),
+        ].join(' | ')} |`,
     ),
   ].join('\n');
   const csvHeader = [
@@ -237,6 +291,7 @@ async function summarise(runs: readonly AblationRun[]): Promise<{ markdown: stri
     'seeds',
     'failed',
     ...columns.flatMap((column) => [`${column} mean`, `${column} std`]),
+    ...reachColumns,
   ];
   const quote = (value: unknown) =>
     typeof value === 'string' && /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : String(value);
@@ -251,6 +306,7 @@ async function summarise(runs: readonly AblationRun[]): Promise<{ markdown: stri
           const stat = row.stats.get(column);
           return stat === undefined ? ['', ''] : [String(stat.mean), String(stat.std)];
         }),
+        ...reachKeys.map((key) => row.reach.get(key) ?? ''),
       ]
         .map(quote)
         .join(','),
