@@ -13,6 +13,7 @@ export {
   evaluationTable,
 } from './commands/eval.js';
 export { listPlugins } from './commands/plugins.js';
+export { collectRuns, type ReportOptions, reportCharts, writeReport } from './commands/report.js';
 export { type SftOptions, type SftResult, sft } from './commands/sft.js';
 export { type WriteTasksOptions, writeTasks } from './commands/tasks.js';
 export { type TrainOptions, type TrainResult, train } from './commands/train.js';

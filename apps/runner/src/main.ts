@@ -16,5 +16,6 @@ export const main = defineCommand({
     eval: () => import('./commands/eval.js').then((module) => module.default),
     sft: () => import('./commands/sft.js').then((module) => module.default),
     ablate: () => import('./commands/ablate.js').then((module) => module.default),
+    report: () => import('./commands/report.js').then((module) => module.default),
   },
 });
