@@ -66,6 +66,7 @@ objective: { maxCompletionLength: 200, learningRate: 1.0e-3 }
     expect(summary.find((line) => line.includes('2e-3,estimator.use=snis'))).toMatch(
       /\| 1 \| 1 \| \d\.\d{3} \+- 0\.000 \|/,
     );
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('(2 seeds: mean +- std)');
     expect(readFileSync(join(out, 'summary.csv'), 'utf8').split('\n')[0]).toMatch(
       /^arm,seeds,failed,last id\/accuracy mean,last id\/accuracy std,/,
     );

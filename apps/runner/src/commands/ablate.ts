@@ -9,6 +9,7 @@ import { binPath } from '../bin-path.js';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { reportCommandError } from '../report-error.js';
 import { setFlags } from '../set-flags.js';
+import { writeReport } from './report.js';
 
 export interface AblateOptions {
   config: string;
@@ -68,7 +69,8 @@ function armName(settings: readonly string[]): string {
  * run again; a run that crashes is reported with its log's last lines and the others go on. Writes
  * `summary.md` and `summary.csv`: every evaluation metric per arm, mean +- std over seeds, at the last
  * evaluation and at each run's best; with a GRPO arm in the grid (`auxiliary=none`), the prompts each
- * arm saw before an evaluation first matched GRPO's final accuracy, per split.
+ * arm saw before an evaluation first matched GRPO's final accuracy, per split; and `report.html`, the
+ * arms overlaid as mean +- std (`ekipl report`).
  */
 export async function ablate(options: AblateOptions): Promise<AblateResult> {
   const log = options.log ?? (() => {});
@@ -142,6 +144,10 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
   const { markdown, csv } = await summarise(runs);
   await writeFile(join(directory, 'summary.md'), markdown);
   await writeFile(join(directory, 'summary.csv'), csv);
+  // One page for the whole ablation: each arm as mean +- std over its seeds.
+  if (runs.some((run) => run.state !== 'failed')) {
+    await writeReport({ paths: [directory], out: join(directory, 'report.html') });
+  }
   return { directory, runs, summary: markdown };
 }
 
