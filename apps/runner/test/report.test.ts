@@ -49,6 +49,15 @@ function fakeRun(directory: string, accuracyShift: number): void {
       advantage: 0.5,
       weight: 1,
     })),
+    candidates: [
+      ...hostile.map((text, i) => ({
+        source: i === 0 ? 'policy' : 'expert',
+        text,
+        reward: 1,
+        selected: true,
+      })),
+      { source: 'expert', text: 'a dropped <b>candidate</b>', reward: 0, selected: false },
+    ],
   };
   writeFileSync(join(directory, 'samples.jsonl'), `${JSON.stringify(sample)}\n`);
 }
@@ -84,6 +93,11 @@ describe('ekipl report', () => {
     );
     expect(data).not.toContain('<');
     expect(html).toContain('estimator.use=snis (2 seeds: mean +- std)');
+    // The whole pool: the selected candidates and the one left out, marked.
+    expect(html).toContain(
+      '<tr class="dropped"><td>expert</td><td class="text">a dropped &#60;b&#62;candidate&#60;/b&#62;</td><td>0.00</td><td></td>',
+    );
+    expect((html.match(/<tr class="selected">/g) ?? []).length).toBe(3);
   });
 
   it.skipIf(chromium() === undefined)(

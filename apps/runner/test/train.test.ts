@@ -71,6 +71,12 @@ describe('ekipl train', () => {
       .split('\n')
       .map((line) => JSON.parse(line));
     expect(samples[0].selected).toHaveLength(2);
+    // The whole pool too, each candidate marked selected or not, with its reward parts.
+    expect(
+      samples[0].candidates.filter((candidate: { selected: boolean }) => candidate.selected),
+    ).toHaveLength(2);
+    expect(samples[0].candidates.length).toBeGreaterThanOrEqual(3);
+    expect(samples[0].candidates[0].parts).toHaveProperty('accuracy');
     expect(existsSync(join(run, 'checkpoint', 'model.safetensors'))).toBe(true);
     // What produced the run: the version, the resolved thread count and the overrides.
     expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'))).toMatchObject({

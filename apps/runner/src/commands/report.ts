@@ -186,20 +186,42 @@ export async function reportCharts(groups: readonly RunGroup[]): Promise<ChartDa
   return charts.filter((chart) => chart.series.length > 0);
 }
 
-/** The newest selected groups of a run, as an HTML table; every text escaped. */
+/**
+ * The newest groups of a run, as an HTML table: the task, then every candidate with its source, reward
+ * and whether it was selected (with its advantage and weight when it was). Every text escaped.
+ */
 async function samplesTable(run: string, limit: number): Promise<string> {
   const samples = (await readLines(join(run, 'samples.jsonl'))).slice(-limit).reverse();
   if (samples.length === 0) return '<p>No samples recorded.</p>';
+  const number = (value: unknown, digits: number) => (typeof value === 'number' ? value.toFixed(digits) : '');
   const rows = samples.flatMap((sample) => {
     const selected = (sample['selected'] as Record<string, unknown>[] | undefined) ?? [];
-    return selected.map(
-      (action, i) =>
-        `<tr>${i === 0 ? `<td rowspan="${selected.length}">${escapeHtml(String(sample['step']))}</td><td rowspan="${selected.length}">${escapeHtml(String(sample['task']))}</td><td rowspan="${selected.length}">${escapeHtml(String(sample['answer']))}</td>` : ''}` +
-        `<td>${escapeHtml(String(action['source']))}</td><td class="text">${escapeHtml(String(action['text']))}</td>` +
-        `<td>${Number(action['reward']).toFixed(2)}</td><td>${Number(action['advantage']).toFixed(2)}</td><td>${Number(action['weight']).toFixed(3)}</td></tr>`,
-    );
+    // Runs before candidates were recorded list the selected group only.
+    const candidates: Record<string, unknown>[] =
+      (sample['candidates'] as Record<string, unknown>[] | undefined) ??
+      selected.map((action) => ({ ...action, selected: true }));
+    const unused = [...selected];
+    const task = `<td rowspan="${candidates.length}">${escapeHtml(String(sample['step']))}</td><td rowspan="${candidates.length}">${escapeHtml(String(sample['task']))}<br>${escapeHtml(String(sample['question'] ?? ''))}</td><td rowspan="${candidates.length}">${escapeHtml(String(sample['answer']))}</td>`;
+    return candidates.map((candidate, i) => {
+      const isSelected = candidate['selected'] === true;
+      // The selected entry of this candidate (same source and text) holds its advantage and weight.
+      const match = isSelected
+        ? unused.splice(
+            unused.findIndex(
+              (action) => action['source'] === candidate['source'] && action['text'] === candidate['text'],
+            ),
+            1,
+          )[0]
+        : undefined;
+      return (
+        `<tr class="${isSelected ? 'selected' : 'dropped'}">${i === 0 ? task : ''}` +
+        `<td>${escapeHtml(String(candidate['source']))}</td><td class="text">${escapeHtml(String(candidate['text']))}</td>` +
+        `<td>${number(candidate['reward'], 2)}</td><td>${isSelected ? 'yes' : ''}</td>` +
+        `<td>${number(match?.['advantage'], 2)}</td><td>${number(match?.['weight'], 3)}</td></tr>`
+      );
+    });
   });
-  return `<table><thead><tr><th>step</th><th>task</th><th>answer</th><th>source</th><th>text</th><th>reward</th><th>advantage</th><th>weight</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table><thead><tr><th>step</th><th>task</th><th>answer</th><th>source</th><th>text</th><th>reward</th><th>selected</th><th>advantage</th><th>weight</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 /** JSON that is safe inside a <script> element: no `<` can close it or open a comment. */
@@ -283,6 +305,7 @@ body { font-family: system-ui, sans-serif; margin: 20px; color: #222; }
 table { border-collapse: collapse; font-size: 13px; }
 td, th { border: 1px solid #ccc; padding: 4px 6px; vertical-align: top; }
 td.text { white-space: pre-wrap; max-width: 600px; font-family: monospace; }
+tr.dropped td.text { color: #888; }
 </style></head>
 <body>
 <h1>ekipl report</h1>

@@ -63,8 +63,9 @@ export interface TrainResult {
 /**
  * `ekipl train -c CONFIG`: EKIPL steps on the configured dataset, policy, samplers, rewards, selector and
  * estimator. The run directory holds `config.yaml` (resolved), `metrics.jsonl` (one line per step and
- * per evaluation), `samples.jsonl` (every step's selected groups: texts, sources, rewards, advantages,
- * weights; model text as data, escape it before showing it), `warnings.log`, `checkpoint/` (the
+ * per evaluation), `samples.jsonl` (every step's groups: the selected texts with sources, rewards,
+ * advantages and weights, and the whole candidate pool with reward parts and a selected flag; model
+ * text as data, escape it before showing it), `warnings.log`, `checkpoint/` (the
  * policy's weights and optimiser state, written atomically after the last step, on Ctrl-C, or after a
  * failure with the last completed update's weights), `status.json` (`finished`, `interrupted`, or
  * `failed` with the step and the error) and `run.json` (ekipl's version, the `--set` overrides, the
@@ -164,18 +165,30 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         join(runDirectory, 'metrics.jsonl'),
         `${JSON.stringify({ step: index, ...result.metrics, 'cost/usd_total': costTotal })}\n`,
       );
-      const samples = result.groups.map((group) => ({
-        step: index,
-        task: group.task.id,
-        answer: group.task.answer,
-        selected: group.selected.map((action, i) => ({
-          source: action.source,
-          text: action.text,
-          reward: action.reward,
-          advantage: action.advantage,
-          weight: group.weights[i],
-        })),
-      }));
+      const samples = result.groups.map((group) => {
+        const chosen = new Set(group.selected.map((action) => action.index));
+        return {
+          step: index,
+          task: group.task.id,
+          question: group.task.question,
+          answer: group.task.answer,
+          selected: group.selected.map((action, i) => ({
+            source: action.source,
+            text: action.text,
+            reward: action.reward,
+            advantage: action.advantage,
+            weight: group.weights[i],
+          })),
+          // The whole pool, each with its reward parts and whether the selector kept it.
+          candidates: group.candidates.map((action) => ({
+            source: action.source,
+            text: action.text,
+            reward: action.reward,
+            parts: action.rewardParts,
+            selected: chosen.has(action.index),
+          })),
+        };
+      });
       await appendFile(
         join(runDirectory, 'samples.jsonl'),
         samples.map((sample) => JSON.stringify(sample)).join('\n') + '\n',
