@@ -20,6 +20,7 @@ import { defineCommand } from 'citty';
 import { batchesOf } from '../batches.js';
 import { evaluatePolicy, evaluationMetrics } from '../evaluation.js';
 import { loadCommandConfig } from '../load-command-config.js';
+import { progressFor, progressLine, type StepProgress } from '../progress.js';
 import { reportCommandError } from '../report-error.js';
 import { setFlags } from '../set-flags.js';
 import { version } from '../version.js';
@@ -48,6 +49,8 @@ export interface TrainOptions {
   resume?: boolean;
   builtins?: readonly BuiltinPlugin[];
   log?: (line: string) => void;
+  /** Each step's progress; default: a line through `log` (`progressLine`). */
+  onStep?: (progress: StepProgress) => void;
   /** Aborting stops after the current step, evaluates, checkpoints and returns. */
   signal?: AbortSignal;
 }
@@ -194,7 +197,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         samples.map((sample) => JSON.stringify(sample)).join('\n') + '\n',
       );
       for (const warning of result.warnings) warn(warning);
-      log(progressLine(index, steps, result.metrics, (performance.now() - started) / 1000));
+      const stepProgress = {
+        step: index,
+        steps,
+        metrics: result.metrics,
+        seconds: (performance.now() - started) / 1000,
+      };
+      if (options.onStep === undefined) log(progressLine(stepProgress));
+      else options.onStep(stepProgress);
       if (config.run.evalEvery > 0 && index % config.run.evalEvery === 0 && index < steps) {
         evaluation = await evaluate(
           components,
@@ -430,21 +440,6 @@ async function evaluate(
   return metrics;
 }
 
-/** One line per step: the policy's own reward and accuracy, then the selected group's. */
-function progressLine(step: number, steps: number, metrics: Record<string, number>, seconds: number): string {
-  const value = (key: string) => (metrics[key] ?? 0).toFixed(3);
-  const shares = Object.keys(metrics)
-    .filter((key) => key.endsWith('/selected_share'))
-    .map((key) => `${key.split('/')[1]} ${value(key)}`)
-    .join(' ');
-  // Whose numbers: the policy's own samples, then the selected group (where experts may carry it).
-  return (
-    `step ${step}/${steps}  policy: reward ${value('reward/mean')} accuracy ${value('reward/accuracy')}` +
-    ` entropy ${value('policy/entropy')}  group: reward ${value('selected/reward_mean')} sources [${shares}]` +
-    `  ess ${value('estimator/ess_mean')}  loss ${value('train/loss')}  ${seconds.toFixed(1)} s`
-  );
-}
-
 export default defineCommand({
   meta: { name: 'train', description: 'Train the policy with EKIPL steps; writes a run directory' },
   args: {
@@ -470,6 +465,8 @@ export default defineCommand({
       process.once('SIGINT', () => process.exit(130));
     };
     process.once('SIGINT', stop);
+    // A progress bar on a terminal, plain lines in CI and pipes.
+    const view = progressFor(process.stderr);
     try {
       if (args.resume === true && args.out === undefined) {
         process.stderr.write('error: --resume continues a run directory: give it with --out DIR\n');
@@ -490,16 +487,20 @@ export default defineCommand({
         ...(steps === undefined ? {} : { steps }),
         overrides: setFlags(rawArgs),
         resume: args.resume === true,
-        log: (line) => process.stderr.write(`${line}\n`),
+        log: (line) => view.log(line),
+        onStep: (progress) => view.step(progress),
         signal: controller.signal,
       });
+      view.stop();
       process.stdout.write(
         `${result.interrupted ? 'interrupted after' : 'trained'} ${result.steps} steps: ${result.runDirectory}\n`,
       );
       if (result.interrupted) process.exitCode = 130;
     } catch (error) {
+      view.stop(); // the bar gives the terminal back before the error is printed
       process.exitCode = reportCommandError(error);
     } finally {
+      view.stop();
       process.removeListener('SIGINT', stop);
     }
   },
