@@ -42,6 +42,7 @@ function fakeRun(directory: string, accuracyShift: number): void {
     step: 3,
     task: 'counting-train-1',
     answer: hostile[2],
+    image: 'images/step-3/0.png',
     selected: hostile.map((text, i) => ({
       source: i === 0 ? 'policy' : 'expert',
       text,
@@ -59,7 +60,11 @@ function fakeRun(directory: string, accuracyShift: number): void {
       { source: 'expert', text: 'a dropped <b>candidate</b>', reward: 0, selected: false },
     ],
   };
-  writeFileSync(join(directory, 'samples.jsonl'), `${JSON.stringify(sample)}\n`);
+  // A second group whose image path points outside the run: never read.
+  const outside = { ...sample, task: 'counting-train-2', image: '../../../etc/passwd' };
+  writeFileSync(join(directory, 'samples.jsonl'), `${JSON.stringify(outside)}\n${JSON.stringify(sample)}\n`);
+  mkdirSync(join(directory, 'images', 'step-3'), { recursive: true });
+  writeFileSync(join(directory, 'images', 'step-3', '0.png'), Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]));
 }
 
 function chromium(): string | undefined {
@@ -97,7 +102,10 @@ describe('ekipl report', () => {
     expect(html).toContain(
       '<tr class="dropped"><td>expert</td><td class="text">a dropped &#60;b&#62;candidate&#60;/b&#62;</td><td>0.00</td><td></td>',
     );
-    expect((html.match(/<tr class="selected">/g) ?? []).length).toBe(3);
+    expect((html.match(/<tr class="selected">/g) ?? []).length).toBe(6);
+    // The prompt image, inlined; a path outside the run is ignored.
+    expect(html.match(/<img src="data:image\/png;base64,iVBORw0KGgo=" alt="prompt image"/g)).toHaveLength(1);
+    expect(html).not.toContain('passwd');
   });
 
   it.skipIf(chromium() === undefined)(

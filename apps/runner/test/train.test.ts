@@ -77,6 +77,9 @@ describe('ekipl train', () => {
     ).toHaveLength(2);
     expect(samples[0].candidates.length).toBeGreaterThanOrEqual(3);
     expect(samples[0].candidates[0].parts).toHaveProperty('accuracy');
+    // Its prompt image, for the report.
+    expect(samples[0].image).toBe('images/step-1/0.png');
+    expect(readFileSync(join(run, samples[0].image)).subarray(1, 4).toString()).toBe('PNG');
     expect(existsSync(join(run, 'checkpoint', 'model.safetensors'))).toBe(true);
     // What produced the run: the version, the resolved thread count and the overrides.
     expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'))).toMatchObject({

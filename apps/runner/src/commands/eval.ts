@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   type BuiltinPlugin,
   ConfigError,
@@ -125,7 +125,11 @@ export default defineCommand({
     split: { type: 'string', description: 'Splits, comma-separated (default: every test split)' },
     limit: { type: 'string', description: 'Tasks per split (default: run.evalLimit)' },
     'pass-at': { type: 'string', description: 'k values for pass@k, e.g. 1,2,4,8,16,32' },
-    out: { type: 'string', description: 'Where to write the results as JSON (default: eval.json)' },
+    out: {
+      type: 'string',
+      description:
+        "Where to write the results as JSON (default: the run's eval.json for <run>/checkpoint, else ./eval.json)",
+    },
     set: { type: 'string', description: 'Override a config field, path=value (repeatable)' },
   },
   async run({ args, rawArgs }) {
@@ -140,7 +144,13 @@ export default defineCommand({
         ...(passAt === undefined ? {} : { passAt }),
         overrides: setFlags(rawArgs),
       });
-      const out = resolve(args.out ?? 'eval.json');
+      // Beside a run's checkpoint, eval.json lands in the run directory, where `ekipl report` finds it.
+      const out = resolve(
+        args.out ??
+          (args.checkpoint !== undefined && basename(resolve(args.checkpoint)) === 'checkpoint'
+            ? join(dirname(resolve(args.checkpoint)), 'eval.json')
+            : 'eval.json'),
+      );
       await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
       process.stdout.write(`${evaluationTable(result)}\n`);
       process.stderr.write(`results written to ${out}\n`);

@@ -194,34 +194,48 @@ async function samplesTable(run: string, limit: number): Promise<string> {
   const samples = (await readLines(join(run, 'samples.jsonl'))).slice(-limit).reverse();
   if (samples.length === 0) return '<p>No samples recorded.</p>';
   const number = (value: unknown, digits: number) => (typeof value === 'number' ? value.toFixed(digits) : '');
-  const rows = samples.flatMap((sample) => {
-    const selected = (sample['selected'] as Record<string, unknown>[] | undefined) ?? [];
-    // Runs before candidates were recorded list the selected group only.
-    const candidates: Record<string, unknown>[] =
-      (sample['candidates'] as Record<string, unknown>[] | undefined) ??
-      selected.map((action) => ({ ...action, selected: true }));
-    const unused = [...selected];
-    const task = `<td rowspan="${candidates.length}">${escapeHtml(String(sample['step']))}</td><td rowspan="${candidates.length}">${escapeHtml(String(sample['task']))}<br>${escapeHtml(String(sample['question'] ?? ''))}</td><td rowspan="${candidates.length}">${escapeHtml(String(sample['answer']))}</td>`;
-    return candidates.map((candidate, i) => {
-      const isSelected = candidate['selected'] === true;
-      // The selected entry of this candidate (same source and text) holds its advantage and weight.
-      const match = isSelected
-        ? unused.splice(
-            unused.findIndex(
-              (action) => action['source'] === candidate['source'] && action['text'] === candidate['text'],
-            ),
-            1,
-          )[0]
-        : undefined;
-      return (
-        `<tr class="${isSelected ? 'selected' : 'dropped'}">${i === 0 ? task : ''}` +
-        `<td>${escapeHtml(String(candidate['source']))}</td><td class="text">${escapeHtml(String(candidate['text']))}</td>` +
-        `<td>${number(candidate['reward'], 2)}</td><td>${isSelected ? 'yes' : ''}</td>` +
-        `<td>${number(match?.['advantage'], 2)}</td><td>${number(match?.['weight'], 3)}</td></tr>`
-      );
-    });
-  });
+  const groups = await Promise.all(
+    samples.map(async (sample) => {
+      const selected = (sample['selected'] as Record<string, unknown>[] | undefined) ?? [];
+      // Runs before candidates were recorded list the selected group only.
+      const candidates: Record<string, unknown>[] =
+        (sample['candidates'] as Record<string, unknown>[] | undefined) ??
+        selected.map((action) => ({ ...action, selected: true }));
+      const unused = [...selected];
+      const image = await imageDataUrl(run, sample['image']);
+      const picture = image === undefined ? '' : `<br><img src="${image}" alt="prompt image" width="96">`;
+      const task = `<td rowspan="${candidates.length}">${escapeHtml(String(sample['step']))}</td><td rowspan="${candidates.length}">${escapeHtml(String(sample['task']))}<br>${escapeHtml(String(sample['question'] ?? ''))}${picture}</td><td rowspan="${candidates.length}">${escapeHtml(String(sample['answer']))}</td>`;
+      return candidates.map((candidate, i) => {
+        const isSelected = candidate['selected'] === true;
+        // The selected entry of this candidate (same source and text) holds its advantage and weight.
+        const match = isSelected
+          ? unused.splice(
+              unused.findIndex(
+                (action) => action['source'] === candidate['source'] && action['text'] === candidate['text'],
+              ),
+              1,
+            )[0]
+          : undefined;
+        return (
+          `<tr class="${isSelected ? 'selected' : 'dropped'}">${i === 0 ? task : ''}` +
+          `<td>${escapeHtml(String(candidate['source']))}</td><td class="text">${escapeHtml(String(candidate['text']))}</td>` +
+          `<td>${number(candidate['reward'], 2)}</td><td>${isSelected ? 'yes' : ''}</td>` +
+          `<td>${number(match?.['advantage'], 2)}</td><td>${number(match?.['weight'], 3)}</td></tr>`
+        );
+      });
+    }),
+  );
+  const rows = groups.flat();
   return `<table><thead><tr><th>step</th><th>task</th><th>answer</th><th>source</th><th>text</th><th>reward</th><th>selected</th><th>advantage</th><th>weight</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+/** A run's recorded prompt image (a path inside the run, from samples.jsonl) as a data URL. */
+async function imageDataUrl(run: string, path: unknown): Promise<string | undefined> {
+  if (typeof path !== 'string' || !/^images\/step-\d+\/\d+\.(png|jpg|webp)$/.test(path)) return undefined;
+  const bytes = await readFile(join(run, path)).catch(() => undefined);
+  if (bytes === undefined) return undefined;
+  const type = path.endsWith('.png') ? 'image/png' : path.endsWith('.jpg') ? 'image/jpeg' : 'image/webp';
+  return `data:${type};base64,${bytes.toString('base64')}`;
 }
 
 /** JSON that is safe inside a <script> element: no `<` can close it or open a comment. */

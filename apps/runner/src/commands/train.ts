@@ -22,6 +22,7 @@ import { evaluatePolicy, evaluationMetrics } from '../evaluation.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { progressFor, progressLine, type StepProgress } from '../progress.js';
 import { reportCommandError } from '../report-error.js';
+import { writeSampleImages } from '../sample-images.js';
 import { setFlags } from '../set-flags.js';
 import { version } from '../version.js';
 import {
@@ -67,8 +68,8 @@ export interface TrainResult {
  * `ekipl train -c CONFIG`: EKIPL steps on the configured dataset, policy, samplers, rewards, selector and
  * estimator. The run directory holds `config.yaml` (resolved), `metrics.jsonl` (one line per step and
  * per evaluation), `samples.jsonl` (every step's groups: the selected texts with sources, rewards,
- * advantages and weights, and the whole candidate pool with reward parts and a selected flag; model
- * text as data, escape it before showing it), `warnings.log`, `checkpoint/` (the
+ * advantages and weights, the whole candidate pool with reward parts and a selected flag, and the
+ * prompt image under `images/` for the newest steps; model text as data, escape it before showing it), `warnings.log`, `checkpoint/` (the
  * policy's weights and optimiser state, written atomically after the last step, on Ctrl-C, or after a
  * failure with the last completed update's weights), `status.json` (`finished`, `interrupted`, or
  * `failed` with the step and the error) and `run.json` (ekipl's version, the `--set` overrides, the
@@ -168,13 +169,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         join(runDirectory, 'metrics.jsonl'),
         `${JSON.stringify({ step: index, ...result.metrics, 'cost/usd_total': costTotal })}\n`,
       );
-      const samples = result.groups.map((group) => {
+      const images = await writeSampleImages(
+        runDirectory,
+        index,
+        result.groups.map((group) => group.task),
+      );
+      const samples = result.groups.map((group, g) => {
         const chosen = new Set(group.selected.map((action) => action.index));
         return {
           step: index,
           task: group.task.id,
           question: group.task.question,
           answer: group.task.answer,
+          ...(images[g] === undefined ? {} : { image: images[g] }),
           selected: group.selected.map((action, i) => ({
             source: action.source,
             text: action.text,
