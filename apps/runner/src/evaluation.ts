@@ -1,12 +1,5 @@
 import type { PromptTemplate } from '@ekipl/core';
-import {
-  PluginError,
-  passAtK,
-  type RewardFn,
-  type RunComponents,
-  type SamplingSettings,
-  type Task,
-} from '@ekipl/core';
+import { passAtK, type RunComponents, rewardOf, type SamplingSettings, type Task } from '@ekipl/core';
 
 export interface EvaluationOptions {
   /** Test splits to evaluate (default: every split but `train`). */
@@ -75,7 +68,7 @@ export async function evaluatePolicy(
         tasks.map(async (task, i) => {
           let count = 0;
           for (const sample of drawn[i]!) {
-            if ((await rewardOf(accuracy.name, accuracy.reward, sample.text, task)) >= 1) count++;
+            if ((await rewardOf(accuracy, { source: 'policy', text: sample.text }, task)).total >= 1) count++;
           }
           return count;
         }),
@@ -96,26 +89,12 @@ async function scoreText(
   task: Task,
 ): Promise<Record<string, number>> {
   const scores: Record<string, number> = { reward: 0 };
-  for (const { name, reward, weight } of components.rewards) {
-    const score = await rewardOf(name, reward, text, task);
-    scores[name] = score;
-    scores['reward']! += weight * score;
+  for (const weighted of components.rewards) {
+    const score = (await rewardOf(weighted, { source: 'policy', text }, task)).total;
+    scores[weighted.name] = score;
+    scores['reward']! += weighted.weight * score;
   }
   return scores;
-}
-
-/** A reward's value for a text; a reward that throws is a PluginError naming it and the task. */
-async function rewardOf(name: string, reward: RewardFn, text: string, task: Task): Promise<number> {
-  try {
-    const value = await reward.score({ source: 'policy', text }, task);
-    return typeof value === 'number' ? value : value.value;
-  } catch (error) {
-    throw new PluginError(
-      name,
-      `reward "${name}" threw on task ${task.id}: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
-  }
 }
 
 /** `eval/<split>/<name>` metrics of the greedy results and `eval/<split>/pass@<k>`. */

@@ -1,13 +1,19 @@
 /**
- * Every `--set path=value` (or `--set=path=value`) on a command line, in order. citty keeps only the
- * last of a repeated flag, so they are read from the raw arguments.
+ * Every value of a repeatable flag (`--name value` or `--name=value`) on a command line, in order.
+ * citty keeps only the last of a repeated flag, so they are read from the raw arguments.
  */
-export function setFlags(rawArgs: readonly string[]): string[] {
-  const overrides: string[] = [];
+export function repeatedFlag(rawArgs: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  const flag = `--${name}`;
   for (let i = 0; i < rawArgs.length; i++) {
     const argument = rawArgs[i]!;
-    if (argument === '--set' && i + 1 < rawArgs.length) overrides.push(rawArgs[++i]!);
-    else if (argument.startsWith('--set=')) overrides.push(argument.slice('--set='.length));
+    if (argument === flag && i + 1 < rawArgs.length) values.push(rawArgs[++i]!);
+    else if (argument.startsWith(`${flag}=`)) values.push(argument.slice(flag.length + 1));
   }
-  return overrides;
+  return values;
+}
+
+/** Every `--set path=value` on a command line, in order. */
+export function setFlags(rawArgs: readonly string[]): string[] {
+  return repeatedFlag(rawArgs, 'set');
 }

@@ -418,26 +418,38 @@ async function scoreAction(
 ): Promise<ScoredAction> {
   const rewardParts: Record<string, number> = {};
   let reward = 0;
-  for (const { name, reward: rewardFn, weight } of rewards) {
-    let value: RewardValue;
-    try {
-      value = await rewardFn.score(action, task);
-    } catch (error) {
-      throw new PluginError(name, `reward "${name}" threw on task ${task.id}: ${errorMessage(error)}`, {
-        cause: error,
-      });
-    }
-    const total = typeof value === 'number' ? value : value.value;
-    if (!Number.isFinite(total)) {
-      throw new PluginError(name, `reward "${name}" returned ${total} on task ${task.id}`);
-    }
-    rewardParts[name] = total;
-    if (typeof value !== 'number') {
-      for (const [part, partValue] of Object.entries(value.parts)) rewardParts[`${name}/${part}`] = partValue;
-    }
-    reward += weight * total;
+  for (const weighted of rewards) {
+    const { total, parts } = await rewardOf(weighted, action, task);
+    rewardParts[weighted.name] = total;
+    for (const [part, partValue] of Object.entries(parts))
+      rewardParts[`${weighted.name}/${part}`] = partValue;
+    reward += weighted.weight * total;
   }
   return { ...action, index, reward, rewardParts };
+}
+
+/**
+ * One reward's value of an action (its total and named parts). A reward that throws, or returns a
+ * value that is not finite, is a PluginError naming it and the task.
+ */
+export async function rewardOf(
+  { name, reward }: WeightedReward,
+  action: Action,
+  task: Task,
+): Promise<{ total: number; parts: Record<string, number> }> {
+  let value: RewardValue;
+  try {
+    value = await reward.score(action, task);
+  } catch (error) {
+    throw new PluginError(name, `reward "${name}" threw on task ${task.id}: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  const total = typeof value === 'number' ? value : value.value;
+  if (!Number.isFinite(total)) {
+    throw new PluginError(name, `reward "${name}" returned ${total} on task ${task.id}`);
+  }
+  return { total, parts: typeof value === 'number' ? {} : value.parts };
 }
 
 function checkSelection(

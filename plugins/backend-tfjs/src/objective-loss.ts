@@ -37,28 +37,11 @@ export function objectiveLoss(
     tf.logicalAnd(tf.greater(t.advantage, 0), tf.greater(ratio, 1 + settings.clipHigh)),
     tf.logicalAnd(tf.less(t.advantage, 0), tf.less(ratio, 1 - settings.clipLow)),
   );
-  if (settings.offPolicyShaping !== undefined && t.offPolicy !== undefined) {
-    // LUFFY: f(p) = p / (p + gamma) times the advantage, unclipped, on off-policy sequences.
-    const probability = tf.exp(tf.where(valid, logProbs, tf.zerosLike(logProbs)));
-    const shaped = tf.mul(
-      tf.div(probability, tf.add(probability, settings.offPolicyShaping.gamma)),
-      t.advantage,
-    );
+  const offPolicyTerm = offPolicySurrogate(logProbs, t, valid, settings);
+  if (offPolicyTerm !== undefined && t.offPolicy !== undefined) {
+    // Off-policy sequences use their own (unclipped) term: never clipped.
     const isOffPolicy = tf.cast(tf.mul(t.offPolicy, t.mask), 'bool');
-    surrogate = tf.where(isOffPolicy, shaped, surrogate);
-    binds = tf.logicalAnd(binds, tf.logicalNot(isOffPolicy));
-  }
-  if (settings.offPolicyMis !== undefined && t.offPolicy !== undefined) {
-    // RL-PLUS: r = 2 p / (p_old + (p_old + 1) / 2), unclipped, times A (1 - p)^exponent held constant.
-    const probability = tf.exp(tf.where(valid, logProbs, tf.zerosLike(logProbs)));
-    const oldProbability = tf.exp(t.old);
-    const ratioMis = tf.div(
-      tf.mul(2, probability),
-      tf.add(oldProbability, tf.div(tf.add(oldProbability, 1), 2)),
-    );
-    const exploration = tf.pow(tf.relu(tf.sub(1, stopGradient(probability))), settings.offPolicyMis.exponent);
-    const isOffPolicy = tf.cast(tf.mul(t.offPolicy, t.mask), 'bool');
-    surrogate = tf.where(isOffPolicy, tf.mul(tf.mul(ratioMis, t.advantage), exploration), surrogate);
+    surrogate = tf.where(isOffPolicy, offPolicyTerm, surrogate);
     binds = tf.logicalAnd(binds, tf.logicalNot(isOffPolicy));
   }
   let term = tf.mul(t.weight, surrogate);
@@ -85,6 +68,29 @@ export function objectiveLoss(
     klTokens: klTokens as tf.Scalar,
     clipped: clipped as tf.Scalar,
   };
+}
+
+/**
+ * The surrogate of off-policy tokens when the settings replace the clipped ratio there (as core's
+ * reference does, LUFFY's shaping takes precedence): LUFFY f(p) A with f(p) = p / (p + gamma), or
+ * RL-PLUS r A (1 - p)^exponent with r = 2 p / (p_old + (p_old + 1) / 2) and (1 - p) held constant.
+ */
+function offPolicySurrogate(
+  logProbs: tf.Tensor,
+  t: ObjectiveTensors,
+  valid: tf.Tensor,
+  settings: Pick<ObjectiveSettings, 'offPolicyShaping' | 'offPolicyMis'>,
+): tf.Tensor | undefined {
+  if (settings.offPolicyShaping === undefined && settings.offPolicyMis === undefined) return undefined;
+  const probability = tf.exp(tf.where(valid, logProbs, tf.zerosLike(logProbs)));
+  if (settings.offPolicyShaping !== undefined) {
+    const shaping = tf.div(probability, tf.add(probability, settings.offPolicyShaping.gamma));
+    return tf.mul(shaping, t.advantage);
+  }
+  const oldProbability = tf.exp(t.old);
+  const ratio = tf.div(tf.mul(2, probability), tf.add(oldProbability, tf.div(tf.add(oldProbability, 1), 2)));
+  const exploration = tf.pow(tf.relu(tf.sub(1, stopGradient(probability))), settings.offPolicyMis!.exponent);
+  return tf.mul(tf.mul(ratio, t.advantage), exploration);
 }
 
 /** The value of `x` with no gradient flowing back through it. */

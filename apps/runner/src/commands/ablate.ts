@@ -2,13 +2,14 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type BuiltinPlugin, ConfigError, loadConfig } from '@ekipl/core';
+import { type BuiltinPlugin, ConfigError, mean, type ResolvedConfig, sampleStd } from '@ekipl/core';
 import { defineCommand } from 'citty';
-import { parse } from 'yaml';
 import { binPath } from '../bin-path.js';
 import { builtinPlugins } from '../builtin-plugins.js';
+import { loadCommandConfig } from '../load-command-config.js';
 import { reportCommandError } from '../report-error.js';
-import { setFlags } from '../set-flags.js';
+import { readJsonLines, runBatchSize } from '../run-files.js';
+import { repeatedFlag, setFlags } from '../set-flags.js';
 import { writeReport } from './report.js';
 
 export interface AblateOptions {
@@ -78,9 +79,13 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
   const base = options.overrides ?? [];
   const arms = gridArms(options.grid);
   // Every arm must be a valid config before anything runs.
-  let resolvedBase: Awaited<ReturnType<typeof loadConfig>> | undefined;
+  let resolvedBase: ResolvedConfig | undefined;
   for (const settings of arms) {
-    const resolved = await loadConfig(options.config, { builtins, overrides: [...base, ...settings] });
+    const resolved = await loadCommandConfig({
+      config: options.config,
+      builtins,
+      overrides: [...base, ...settings],
+    });
     resolvedBase ??= resolved;
   }
   const config = resolvedBase!;
@@ -179,11 +184,9 @@ async function evaluations(runDirectory: string): Promise<{
   best: Record<string, number>;
   series: { step: number; metrics: Record<string, number> }[];
 }> {
-  const text = await readFile(join(runDirectory, 'metrics.jsonl'), 'utf8').catch(() => '');
-  const lines = text
-    .split('\n')
-    .filter((line) => line.includes('"eval/'))
-    .map((line) => JSON.parse(line) as Record<string, number>);
+  const lines = (await readJsonLines(join(runDirectory, 'metrics.jsonl'))).filter((line) =>
+    Object.keys(line).some((key) => key.startsWith('eval/')),
+  ) as Record<string, number>[];
   const last: Record<string, number> = {};
   const best: Record<string, number> = {};
   for (const line of lines) {
@@ -196,21 +199,10 @@ async function evaluations(runDirectory: string): Promise<{
   return { last, best, series: lines.map((line) => ({ step: line['step'] ?? 0, metrics: line })) };
 }
 
-/** Prompts a run trains on per step (its resolved `run.batchSize`). */
-async function batchSizeOf(runDirectory: string): Promise<number> {
-  const text = await readFile(join(runDirectory, 'config.yaml'), 'utf8').catch(() => '');
-  const run = (parse(text) as { run?: { batchSize?: number } } | null)?.run;
-  return run?.batchSize ?? 1;
-}
-
-/** mean +- sample std. */
+/** mean +- sample std (core's, as the advantages use them). */
 function meanStd(values: readonly number[]): { mean: number; std: number } {
-  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
-  const std =
-    values.length > 1
-      ? Math.sqrt(values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1))
-      : 0;
-  return { mean, std };
+  const average = mean(values);
+  return { mean: average, std: sampleStd(values, average) };
 }
 
 async function summarise(runs: readonly AblationRun[]): Promise<{ markdown: string; csv: string }> {
@@ -241,6 +233,7 @@ async function summarise(runs: readonly AblationRun[]): Promise<{ markdown: stri
   for (const [arm, armRuns] of byArm) {
     const done = armRuns.filter((run) => run.state !== 'failed');
     const results = await Promise.all(done.map((run) => evaluations(run.directory)));
+    const batchSizes = await Promise.all(done.map((run) => runBatchSize(run.directory)));
     // Prompts seen until an evaluation first matched the baseline's final accuracy (Fig. 3's question).
     const reach = new Map<string, string>();
     for (const key of reachKeys) {
@@ -249,7 +242,7 @@ async function summarise(runs: readonly AblationRun[]): Promise<{ markdown: stri
         const hit = result.series.find(
           (point) => (point.metrics[key] ?? Number.NEGATIVE_INFINITY) >= baselineFinal.get(key)!,
         );
-        if (hit !== undefined) seen.push(hit.step * (await batchSizeOf(done[i]!.directory)));
+        if (hit !== undefined) seen.push(hit.step * batchSizes[i]!);
       }
       const { mean, std } = seen.length > 0 ? meanStd(seen) : { mean: Number.NaN, std: Number.NaN };
       reach.set(
@@ -332,16 +325,6 @@ function positiveInteger(text: string | undefined, flag: string, fallback: numbe
   return value;
 }
 
-/** Every `--grid` of a command line (citty keeps only the last of a repeated flag). */
-function gridFlags(rawArgs: readonly string[]): string[] {
-  const grid: string[] = [];
-  for (let i = 0; i < rawArgs.length; i++) {
-    if (rawArgs[i] === '--grid' && i + 1 < rawArgs.length) grid.push(rawArgs[++i]!);
-    else if (rawArgs[i]!.startsWith('--grid=')) grid.push(rawArgs[i]!.slice('--grid='.length));
-  }
-  return grid;
-}
-
 export default defineCommand({
   meta: { name: 'ablate', description: 'Train every grid combination x seed and summarise the evaluations' },
   args: {
@@ -359,7 +342,7 @@ export default defineCommand({
     try {
       const result = await ablate({
         config: args.config,
-        grid: gridFlags(rawArgs),
+        grid: repeatedFlag(rawArgs, 'grid'),
         seeds: positiveInteger(args.seeds, '--seeds', 3),
         jobs: positiveInteger(args.jobs, '--jobs', 1),
         ...(args.out === undefined ? {} : { out: args.out }),

@@ -3,11 +3,11 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, join, resolve } from 'node:path';
-import { ConfigError } from '@ekipl/core';
+import { ConfigError, mean, sampleStd } from '@ekipl/core';
 import { defineCommand } from 'citty';
-import { parse } from 'yaml';
 import { escapeHtml } from '../escape-html.js';
 import { reportCommandError } from '../report-error.js';
+import { readJsonLines, runBatchSize } from '../run-files.js';
 
 /** Runs drawn as one line (one run) or as a mean with a +- std band (the seeds of an ablation arm). */
 interface RunGroup {
@@ -58,19 +58,6 @@ export function collectRuns(paths: readonly string[]): RunGroup[] {
   return groups;
 }
 
-async function readLines(file: string): Promise<Record<string, unknown>[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-async function batchSize(run: string): Promise<number> {
-  const text = await readFile(join(run, 'config.yaml'), 'utf8').catch(() => '');
-  return (parse(text) as { run?: { batchSize?: number } } | null)?.run?.batchSize ?? 1;
-}
-
 /** Mean (and +- std when several runs) of y at each x over the runs' series. */
 function combine(perRun: [number, number][][]): { points: [number, number][]; band?: [number, number][] } {
   const byX = new Map<number, number[]>();
@@ -78,12 +65,8 @@ function combine(perRun: [number, number][][]): { points: [number, number][]; ba
   const xs = [...byX.keys()].sort((a, b) => a - b);
   const stats = xs.map((x) => {
     const values = byX.get(x)!;
-    const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
-    const std =
-      values.length > 1
-        ? Math.sqrt(values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1))
-        : 0;
-    return { x, mean, std };
+    const average = mean(values);
+    return { x, mean: average, std: sampleStd(values, average) };
   });
   return {
     points: stats.map(({ x, mean }) => [x, mean]),
@@ -98,8 +81,8 @@ export async function reportCharts(groups: readonly RunGroup[]): Promise<ChartDa
       group,
       runs: await Promise.all(
         group.runs.map(async (run) => ({
-          lines: await readLines(join(run, 'metrics.jsonl')),
-          batchSize: await batchSize(run),
+          lines: await readJsonLines(join(run, 'metrics.jsonl')),
+          batchSize: await runBatchSize(run),
           evalFile: JSON.parse(await readFile(join(run, 'eval.json'), 'utf8').catch(() => 'null')) as {
             splits?: { split: string; passAt: Record<string, number> }[];
           } | null,
@@ -191,7 +174,7 @@ export async function reportCharts(groups: readonly RunGroup[]): Promise<ChartDa
  * and whether it was selected (with its advantage and weight when it was). Every text escaped.
  */
 async function samplesTable(run: string, limit: number): Promise<string> {
-  const samples = (await readLines(join(run, 'samples.jsonl'))).slice(-limit).reverse();
+  const samples = (await readJsonLines(join(run, 'samples.jsonl'))).slice(-limit).reverse();
   if (samples.length === 0) return '<p>No samples recorded.</p>';
   const number = (value: unknown, digits: number) => (typeof value === 'number' ? value.toFixed(digits) : '');
   const groups = await Promise.all(
