@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Adds lockfile entries for platform-specific optional packages (other OSes' and CPUs' binaries of
-// biome, rollup, turbo, esbuild...) that `npm install` left out because this workplace's registry
-// mirror does not carry them. Without those entries `npm ci` refuses the lockfile ("Missing: ... from
+// biome, rollup, turbo, esbuild...) that `npm install` left out because the registry it used did not
+// serve them (a partial mirror, an offline cache). Without those entries `npm ci` refuses the lockfile ("Missing: ... from
 // lock file"); with them, npm ci sees the os/cpu/libc fields, skips them as foreign and fetches nothing.
 // Run after every `npm install` that changes package-lock.json: node scripts/complete-lockfile.mjs
 import { execFileSync } from 'node:child_process';

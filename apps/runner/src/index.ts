@@ -18,6 +18,13 @@ export { type SftOptions, type SftResult, sft } from './commands/sft.js';
 export { type WriteTasksOptions, writeTasks } from './commands/tasks.js';
 export { type TrainOptions, type TrainResult, train } from './commands/train.js';
 export { type CommandOutcome, validateConfigFile } from './commands/validate.js';
+export {
+  documentationFiles,
+  fillGeneratedBlocks,
+  type StaleFile,
+  staleDocumentation,
+  writeDocumentation,
+} from './config-reference.js';
 export { escapeHtml } from './escape-html.js';
 export {
   type EvaluationOptions,

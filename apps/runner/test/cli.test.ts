@@ -71,7 +71,7 @@ describe('ekipl plugins', () => {
     expect(text).toContain(
       [
         '  fixture-selector  (./plugins/selector.mjs)  test fixture',
-        '    level: number = 0.5',
+        '    level: number in [0, 1] = 0.5',
         '    mode: "fast" | "careful" = "fast"',
         '    model: string',
       ].join('\n'),
@@ -82,10 +82,12 @@ describe('ekipl plugins', () => {
   it('lists the built-in estimators, selectors and rewards with their options', async () => {
     const text = await listPlugins();
     expect(text).toContain('  snis  (@ekipl/estimators)');
-    expect(text).toContain('    crossDensity: "assume-zero" | "policy" | "constant" = "assume-zero"');
+    expect(text).toContain(
+      '    crossDensity: "assume-zero" | "policy" | "constant" = "assume-zero"  A text\'s density under another',
+    );
     expect(text).toContain('  top-k  (@ekipl/selectors)');
     expect(text).toContain('  accuracy  (@ekipl/rewards)');
-    expect(text).toContain('    tolerance.full: number = 0.05');
+    expect(text).toContain('    tolerance.full: number >= 0 = 0.05');
   });
 
   it('the bin runs it', () => {

@@ -282,6 +282,55 @@ describe('plugin loading', () => {
     expect(resolved.configDirectory).toBe(join(project, 'configs'));
   });
 
+  it('a package folder by path, file#export and package#export, each error naming the real problem', async () => {
+    const folder = join(scratch, 'ekipl-plugin-folder');
+    mkdirSync(join(folder, 'dist'), { recursive: true });
+    writeFileSync(
+      join(folder, 'package.json'),
+      JSON.stringify({ name: 'ekipl-plugin-folder', type: 'module', exports: { '.': './dist/index.js' } }),
+    );
+    const plugin = (name: string) =>
+      `{ specificationVersion: 'v1', kind: 'reward', name: '${name}', options: { safeParse: (value) => ({ success: true, data: value }) }, create: () => ({}) }`;
+    writeFileSync(
+      join(folder, 'dist', 'index.js'),
+      `export default ${plugin('from-folder')};\nexport const extra = ${plugin('extra')};\n`,
+    );
+    const configFile = join(scratch, 'folder.yaml');
+    writeFileSync(
+      configFile,
+      'reward:\n  - use: ./ekipl-plugin-folder\n  - use: ./ekipl-plugin-folder#extra\n  - { use: ./ekipl-plugin-folder/dist/index.js#extra, name: again }\n',
+    );
+    const resolved = await loadConfig(configFile, { builtins: testBuiltins });
+    expect(resolved.plugins.reward.map((entry) => entry.name)).toEqual(['from-folder', 'extra', 'again']);
+
+    writeFileSync(
+      configFile,
+      [
+        'reward:',
+        '  - use: ./ekipl-plugin-folder/dist/index.js#missing',
+        '  - use: ./ekipl-plugin-folder#missing',
+        '  - use: ./empty-folder',
+        '  - use: ./unbuilt',
+      ].join('\n'),
+    );
+    mkdirSync(join(scratch, 'empty-folder'), { recursive: true });
+    mkdirSync(join(scratch, 'unbuilt'), { recursive: true });
+    writeFileSync(
+      join(scratch, 'unbuilt', 'package.json'),
+      JSON.stringify({ name: 'unbuilt', main: 'dist/index.js' }),
+    );
+    const error = await loadConfig(configFile, { builtins: testBuiltins }).catch((caught: unknown) => caught);
+    const messages = (error as ConfigError).issues.map((issue) => issue.message);
+    expect(messages[0]).toMatch(/dist\/index\.js has no plugin "missing" \(it exports: default, extra\)/);
+    expect(messages[1]).toMatch(/dist\/index\.js has no plugin "missing" \(it exports: default, extra\)/);
+    expect(messages[2]).toMatch(
+      /empty-folder has no package\.json and no index\.js: point use: at the plugin's \.js file/,
+    );
+    expect(messages[3]).toMatch(
+      /unbuilt: its entry file .*unbuilt\/dist\/index\.js does not exist; build the package first/,
+    );
+  });
+
   it('an unknown name that is neither built-in nor installed lists the built-ins of that kind', async () => {
     const issues = await issuesOf('estimator: { use: ekipl-estimator-missing }\n');
     expect(issues[0]?.message).toMatch(

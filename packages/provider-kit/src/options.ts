@@ -36,39 +36,78 @@ export function priceOf(model: string, override?: Price): Price | undefined {
 
 /** Options every external-model sampler takes (a provider plugin extends them). */
 export const providerOptionsFields = {
-  model: z.string().min(1),
-  /** Environment variable holding the API key (defaults per provider: OPENAI_API_KEY, ...). */
-  apiKeyEnv: z.string().min(1).optional(),
-  /** Another server speaking the same API (vLLM, Ollama, a proxy, the test mock). */
-  baseURL: z.string().url().optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  /** Completion tokens per answer. */
-  maxTokens: z.int().positive().default(1024),
-  /** System text; defaults to the instruction asking for <think>...</think><answer>...</answer>. */
-  system: z.string().min(1).optional(),
-  /** Requests in flight at once. */
-  concurrency: z.int().positive().default(4),
-  requestsPerMinute: z.int().positive().optional(),
-  /** Per attempt. */
-  timeoutMs: z.int().positive().default(60_000),
-  /** Retries of 408 / 429 / 5xx / network errors, with exponential backoff or the server's retry-after. */
-  maxRetries: z.int().nonnegative().default(4),
-  retryBaseMs: z.int().nonnegative().default(500),
-  /** USD per 1M tokens; defaults from the built-in table. */
-  price: z.strictObject({ input: z.number().min(0), output: z.number().min(0) }).optional(),
-  /** Stop sampling from this provider (one warning; the run goes on) once this much is spent. */
-  budgetUsd: z.number().positive().optional(),
+  model: z
+    .string()
+    .min(1)
+    .describe("The model to ask, by the provider's name for it (gpt-4o, a local model's name)."),
+  apiKeyEnv: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Environment variable holding the API key (defaults per provider: OPENAI_API_KEY, ...).'),
+  baseURL: z
+    .string()
+    .url()
+    .optional()
+    .describe('Another server speaking the same API (vLLM, Ollama, a proxy, the test mock).'),
+  temperature: z
+    .number()
+    .min(0)
+    .max(2)
+    .optional()
+    .describe("Sampling temperature; the provider's default when absent."),
+  maxTokens: z.int().positive().default(1024).describe('Completion tokens per answer.'),
+  system: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('System text; defaults to the instruction asking for <think>...</think><answer>...</answer>.'),
+  concurrency: z.int().positive().default(4).describe('Requests in flight at once.'),
+  requestsPerMinute: z.int().positive().optional().describe('Client-side rate limit; none when absent.'),
+  timeoutMs: z.int().positive().default(60_000).describe('Per attempt.'),
+  maxRetries: z
+    .int()
+    .nonnegative()
+    .default(4)
+    .describe(
+      "Retries of 408 / 429 / 5xx / network errors, with exponential backoff or the server's retry-after.",
+    ),
+  retryBaseMs: z
+    .int()
+    .nonnegative()
+    .default(500)
+    .describe('First backoff; it doubles with each retry (with jitter).'),
+  price: z
+    .strictObject({
+      input: z.number().min(0).describe('USD per 1M prompt tokens.'),
+      output: z.number().min(0).describe('USD per 1M completion tokens.'),
+    })
+    .optional()
+    .describe('USD per 1M tokens; defaults from the built-in table.'),
+  budgetUsd: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Stop sampling from this provider (one warning; the run goes on) once this much is spent.'),
   cache: z
     .strictObject({
-      enabled: z.boolean().default(true),
-      /** Relative to the config file. */
-      directory: z.string().min(1).default('.ekipl-cache'),
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Keep every answer on disk, keyed by request; a rerun asks nothing twice.'),
+      directory: z.string().min(1).default('.ekipl-cache').describe('Relative to the config file.'),
     })
     .prefault({}),
-  /** Use cached answers only; a missing entry is an error that lists what is missing. */
-  offline: z.boolean().default(false),
-  /** Check the key with one cheap request at startup, so a rejected key fails before any training. */
-  verifyKey: z.boolean().default(true),
+  offline: z
+    .boolean()
+    .default(false)
+    .describe('Use cached answers only; a missing entry is an error that lists what is missing.'),
+  verifyKey: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Check the key with one cheap request at startup, so a rejected key fails before any training.',
+    ),
 };
 
 export const providerOptionsSchema = z.strictObject(providerOptionsFields);

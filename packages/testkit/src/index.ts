@@ -6,6 +6,7 @@ export * from './fakes/fake-plugins.js';
 export * from './fakes/fake-policy.js';
 export * from './fakes/fake-sampler.js';
 export * from './fakes/fake-task.js';
+export * from './instantiate-plugin.js';
 export * from './mock-provider-server.js';
 export * from './objective-conformance.js';
 export * from './reward-conformance.js';

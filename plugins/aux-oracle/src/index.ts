@@ -55,10 +55,11 @@ export const oracle = definePlugin({
   name: 'oracle',
   description: 'offline expert for the synthetic tasks, right with probability `accuracy`',
   options: z.strictObject({
-    /** Probability that an answer is right. */
-    accuracy: z.number().min(0).max(1).default(0.7),
-    /** `verbose` explains every step; `terse` gives one line. */
-    style: z.enum(['terse', 'verbose']).default('verbose'),
+    accuracy: z.number().min(0).max(1).default(0.7).describe('Probability that an answer is right.'),
+    style: z
+      .enum(['terse', 'verbose'])
+      .default('verbose')
+      .describe('`verbose` explains every step; `terse` gives one line.'),
   }),
   create: (options, context) => ({
     specificationVersion,

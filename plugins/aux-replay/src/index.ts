@@ -26,8 +26,7 @@ export const replay = definePlugin({
   name: 'replay',
   description: "replays the dataset's own chain-of-thought (Reason-RFT-CoT `cot`) as an answer",
   options: z.strictObject({
-    /** The task metadata field holding the chain-of-thought. */
-    field: z.string().min(1).default('cot'),
+    field: z.string().min(1).default('cot').describe('The task metadata field holding the chain-of-thought.'),
   }),
   create: (options, context) => ({
     specificationVersion,

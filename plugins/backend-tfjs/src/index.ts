@@ -37,29 +37,62 @@ export const tfjs = definePlugin({
   name: 'tfjs',
   description: 'trainable tiny vision-language model on TensorFlow.js (wasm, cpu or native tensorflow)',
   options: z.strictObject({
-    /** `wasm` (default, offline), `cpu` (pure JS), `tensorflow` (@tensorflow/tfjs-node[-gpu], installed separately). */
-    engine: z.enum(['wasm', 'cpu', 'tensorflow']).default('wasm'),
-    model: z.literal('tiny-vlm').default('tiny-vlm'),
-    /** `auto`: the SIMD attention kernel on wasm / cpu, tfjs batched matMuls on native tensorflow. */
-    attention: z.enum(['auto', 'kernel', 'tfjs']).default('auto'),
-    /**
-     * Threads sharing each batch (data parallel, a model copy each): `auto` = the machine's cores, at
-     * most 4. Results equal one thread's up to float rounding; samples are the same.
-     */
-    workers: z.union([z.literal('auto'), positive.max(64)]).default('auto'),
-    /** Model sizes; defaults train on two CPU cores. */
+    engine: z
+      .enum(['wasm', 'cpu', 'tensorflow'])
+      .default('wasm')
+      .describe(
+        '`wasm` (default, offline), `cpu` (pure JS), `tensorflow` (@tensorflow/tfjs-node[-gpu], installed separately).',
+      ),
+    model: z
+      .literal('tiny-vlm')
+      .default('tiny-vlm')
+      .describe('The architecture; the built-in tiny VLM is the only one.'),
+    attention: z
+      .enum(['auto', 'kernel', 'tfjs'])
+      .default('auto')
+      .describe(
+        '`auto`: the SIMD attention kernel on wasm / cpu, tfjs batched matMuls on native tensorflow.',
+      ),
+    workers: z
+      .union([z.literal('auto'), positive.max(64)])
+      .default('auto')
+      .describe(
+        "Threads sharing each batch (data parallel, a model copy each): `auto` = the machine's cores, at most 4. Results equal one thread's up to float rounding; samples are the same.",
+      ),
     size: z
       .strictObject({
-        dimension: positive.default(defaultTinyVlmConfig.dimension),
-        layers: positive.default(defaultTinyVlmConfig.layers),
-        heads: positive.default(defaultTinyVlmConfig.heads),
-        visionDimension: positive.default(defaultTinyVlmConfig.visionDimension),
-        visionLayers: z.int().nonnegative().default(defaultTinyVlmConfig.visionLayers),
-        visionHeads: positive.default(defaultTinyVlmConfig.visionHeads),
-        imageSize: positive.default(defaultTinyVlmConfig.imageSize),
-        patchSize: positive.default(defaultTinyVlmConfig.patchSize),
-        maxImages: positive.default(defaultTinyVlmConfig.maxImages),
-        maxPositions: positive.default(defaultTinyVlmConfig.maxPositions),
+        dimension: positive
+          .default(defaultTinyVlmConfig.dimension)
+          .describe('Width of the language model (token embeddings).'),
+        layers: positive
+          .default(defaultTinyVlmConfig.layers)
+          .describe('Transformer layers of the language model.'),
+        heads: positive
+          .default(defaultTinyVlmConfig.heads)
+          .describe('Attention heads of the language model.'),
+        visionDimension: positive
+          .default(defaultTinyVlmConfig.visionDimension)
+          .describe('Width of the vision encoder.'),
+        visionLayers: z
+          .int()
+          .nonnegative()
+          .default(defaultTinyVlmConfig.visionLayers)
+          .describe(
+            'Transformer layers of the vision encoder (0: patches projected straight into the language model).',
+          ),
+        visionHeads: positive
+          .default(defaultTinyVlmConfig.visionHeads)
+          .describe('Attention heads of the vision encoder.'),
+        imageSize: positive
+          .default(defaultTinyVlmConfig.imageSize)
+          .describe('Images are resized to this square side, in pixels.'),
+        patchSize: positive
+          .default(defaultTinyVlmConfig.patchSize)
+          .describe('Side of the square image patches (one token each).'),
+        maxImages: positive.default(defaultTinyVlmConfig.maxImages).describe('Most images per prompt.'),
+        maxPositions: positive
+          .default(defaultTinyVlmConfig.maxPositions)
+          .describe('Longest sequence (prompt, image tokens and completion).'),
       })
       .refine((size) => size.imageSize % size.patchSize === 0, {
         message: 'imageSize must be a multiple of patchSize',
@@ -70,25 +103,52 @@ export const tfjs = definePlugin({
       .refine((size) => size.visionDimension % size.visionHeads === 0, {
         message: 'visionDimension must be a multiple of visionHeads',
       })
-      .prefault({}),
-    /** The user text is cut to this many byte tokens (a short prompt template suits the tiny model). */
-    maxPromptTokens: positive.default(64),
-    /** A checkpoint directory (written by save) to start from, relative to the config. */
-    checkpoint: z.string().min(1).optional(),
-    /** Seed of the initial weights; defaults to one derived from the run seed. */
-    seed: z.int().optional(),
+      .prefault({})
+      .describe('Model sizes; defaults train on two CPU cores.'),
+    maxPromptTokens: positive
+      .default(64)
+      .describe(
+        'The user text is cut to this many byte tokens (a short prompt template suits the tiny model).',
+      ),
+    checkpoint: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A checkpoint directory (written by save) to start from, relative to the config.'),
+    seed: z
+      .int()
+      .optional()
+      .describe('Seed of the initial weights; defaults to one derived from the run seed.'),
     optimizer: z
       .strictObject({
-        beta1: z.number().min(0).lt(1).default(0.9),
-        beta2: z.number().min(0).lt(1).default(0.999),
-        epsilon: z.number().positive().default(1e-8),
-        weightDecay: z.number().min(0).default(0),
-        maxGradNorm: z.number().min(0).default(1),
-        warmupSteps: z.int().nonnegative().default(0),
-        totalSteps: positive.optional(),
-        minLearningRateRatio: z.number().min(0).max(1).default(0.1),
+        beta1: z.number().min(0).lt(1).default(0.9).describe("Adam's first-moment decay."),
+        beta2: z.number().min(0).lt(1).default(0.999).describe("Adam's second-moment decay."),
+        epsilon: z.number().positive().default(1e-8).describe("Adam's epsilon."),
+        weightDecay: z.number().min(0).default(0).describe('Decoupled weight decay (AdamW).'),
+        maxGradNorm: z
+          .number()
+          .min(0)
+          .default(1)
+          .describe('Clip the global gradient norm to this; 0: no clipping.'),
+        warmupSteps: z
+          .int()
+          .nonnegative()
+          .default(0)
+          .describe('Linear learning-rate warm-up over this many updates.'),
+        totalSteps: positive
+          .optional()
+          .describe(
+            'Cosine decay to minLearningRateRatio over this many updates; absent: constant after warm-up.',
+          ),
+        minLearningRateRatio: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.1)
+          .describe('Floor of the cosine decay, as a share of the learning rate.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('AdamW settings shared by the warm start and RL.'),
   }),
   async create(options, context) {
     await selectEngine(options.engine);

@@ -35,22 +35,27 @@ const splits: TaskSplit[] = ['train', 'id', 'ood'];
 
 const range = (min: number, max: number) =>
   z
-    .strictObject({ min: z.int().positive().default(min), max: z.int().positive().default(max) })
+    .strictObject({
+      min: z.int().positive().default(min).describe('Fewest objects in a scene.'),
+      max: z.int().positive().default(max).describe('Most objects in a scene.'),
+    })
     .refine((value) => value.max >= value.min, { message: 'max must be >= min' })
     .prefault({});
 
 /** Options every synthetic dataset has. */
 const syntheticOptions = {
-  /** Side of the square images, in pixels. */
-  imageSize: z.int().min(16).max(1024).default(64),
-  /** The dataset's own seed: tasks do not change with the run seed, so ablations train on the same data. */
-  seed: z.int().default(0),
-  /** Tasks per split. */
+  imageSize: z.int().min(16).max(1024).default(64).describe('Side of the square images, in pixels.'),
+  seed: z
+    .int()
+    .default(0)
+    .describe(
+      "The dataset's own seed: tasks do not change with the run seed, so ablations train on the same data.",
+    ),
   sizes: z
     .strictObject({
-      train: z.int().positive().default(100_000),
-      id: z.int().positive().default(500),
-      ood: z.int().positive().default(500),
+      train: z.int().positive().default(100_000).describe('Training tasks.'),
+      id: z.int().positive().default(500).describe('In-domain test tasks.'),
+      ood: z.int().positive().default(500).describe('Out-of-domain test tasks.'),
     })
     .prefault({}),
 };
@@ -87,17 +92,15 @@ export const syntheticCounting = definePlugin({
   description: 'CLEVR-Math-like scenes with add / subtract / multi-hop / adversarial counting questions',
   options: z.strictObject({
     ...syntheticOptions,
-    /** Objects per scene in train and id. */
-    objects: range(3, 6),
-    /** Objects per scene in ood. */
-    oodObjects: range(7, 10),
-    /** The attribute combination never shown in train and id, present in every ood scene. */
+    objects: range(3, 6).describe('Objects per scene in train and id.'),
+    oodObjects: range(7, 10).describe('Objects per scene in ood.'),
     heldOut: z
       .strictObject({
-        shape: z.enum(shapes).default('cylinder'),
-        color: z.enum(colorNames).default('yellow'),
+        shape: z.enum(shapes).default('cylinder').describe('Shape of the held-out combination.'),
+        color: z.enum(colorNames).default('yellow').describe('Colour of the held-out combination.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('The attribute combination never shown in train and id, present in every ood scene.'),
   }),
   create: (options) =>
     syntheticDataset('synthetic-counting', options.seed, options.sizes, (random, split, index) =>
@@ -132,13 +135,24 @@ export const reasonRft = definePlugin({
   name: 'reason-rft',
   description: 'the published Reason-RFT-CoT train / test JSON files and image folders',
   options: z.strictObject({
-    /** JSON file per split, relative to the config file: { train: ..., id: ..., ood: ... }. */
-    files: z.record(z.string(), z.string().min(1)),
-    /** Folder the records' image paths are relative to (relative to the config file). */
-    imageRoot: z.string().min(1),
-    /** Task family of every split; inferred from each file's name when absent. */
-    family: z.string().min(1).optional(),
-    onInvalid: z.enum(['fail', 'skip']).default('fail'),
+    files: z
+      .record(z.string(), z.string().min(1))
+      .describe('JSON file per split, relative to the config file: { train: ..., id: ..., ood: ... }.'),
+    imageRoot: z
+      .string()
+      .min(1)
+      .describe("Folder the records' image paths are relative to (relative to the config file)."),
+    family: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Task family of every split; inferred from each file's name when absent."),
+    onInvalid: z
+      .enum(['fail', 'skip'])
+      .default('fail')
+      .describe(
+        'A bad record is an error naming the file, record and field; `skip` leaves it out, counts and warns.',
+      ),
   }),
   create: (options, context) => {
     const at = (path: string) => (isAbsolute(path) ? path : resolve(context.configDirectory, path));

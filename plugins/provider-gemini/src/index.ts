@@ -81,10 +81,11 @@ export const gemini = definePlugin({
     "Google Gemini over @google/genai (the maintained SDK; @google/generative-ai's support ended 2025-08-31)",
   options: z.strictObject({
     ...providerOptionsFields,
-    /** Ask for log-probs where the model supports them (fall back without when it refuses). */
-    logprobs: z.boolean().default(true),
-    /** Answers per call (`candidateCount`). */
-    maxSamplesPerCall: z.int().positive().default(8),
+    logprobs: z
+      .boolean()
+      .default(true)
+      .describe('Ask for log-probs where the model supports them (fall back without when it refuses).'),
+    maxSamplesPerCall: z.int().positive().default(8).describe('Answers per call (`candidateCount`).'),
   }),
   async create(options, context) {
     const key = resolveApiKey('gemini', ['GEMINI_API_KEY', 'GOOGLE_API_KEY'], options);

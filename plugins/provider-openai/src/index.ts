@@ -77,12 +77,15 @@ export const openai = definePlugin({
     'OpenAI chat completions (GPT-4o, ...) or any OpenAI-compatible server (vLLM, Ollama) via baseURL',
   options: z.strictObject({
     ...providerOptionsFields,
-    /** Ask for token log-probs (their sum is the answer's behaviorLogProb). */
-    logprobs: z.boolean().default(true),
-    /** Answers per call (`n`). */
-    maxSamplesPerCall: z.int().positive().default(8),
-    /** `max_tokens` for servers that do not know `max_completion_tokens`. */
-    maxTokensField: z.enum(['max_completion_tokens', 'max_tokens']).default('max_completion_tokens'),
+    logprobs: z
+      .boolean()
+      .default(true)
+      .describe("Ask for token log-probs (their sum is the answer's behaviorLogProb)."),
+    maxSamplesPerCall: z.int().positive().default(8).describe('Answers per call (`n`).'),
+    maxTokensField: z
+      .enum(['max_completion_tokens', 'max_tokens'])
+      .default('max_completion_tokens')
+      .describe('`max_tokens` for servers that do not know `max_completion_tokens`.'),
   }),
   async create(options, context) {
     const key = resolveApiKey('openai', ['OPENAI_API_KEY'], options);

@@ -77,8 +77,7 @@ export const accuracy = definePlugin({
   description:
     'answer correctness by task family, as Reason-RFT scores it (partial credit where it gives it)',
   options: z.strictObject({
-    /** Relative-error curve for numeric structure-perception answers. */
-    tolerance: toleranceSchema,
+    tolerance: toleranceSchema.describe('Relative-error curve for numeric structure-perception answers.'),
   }),
   create: (options, context) => ({
     specificationVersion,

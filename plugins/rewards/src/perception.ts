@@ -118,9 +118,14 @@ export const perception = definePlugin({
   options: z.strictObject({
     preset: z
       .enum(Object.keys(perceptionPresets) as [PerceptionPreset, ...PerceptionPreset[]])
-      .default('mixture'),
-    /** Replaces the preset's weights when given. */
-    weights: z.partialRecord(z.enum(partNames), z.number()).optional(),
+      .default('mixture')
+      .describe(
+        'Which reward parts count and their weights, as named in seed 004 (see the presets in the README).',
+      ),
+    weights: z
+      .partialRecord(z.enum(partNames), z.number())
+      .optional()
+      .describe("Replaces the preset's weights when given."),
     tolerance: toleranceSchema,
   }),
   create: (options, context) => {

@@ -14,14 +14,18 @@ export const ampo = definePlugin({
   name: 'ampo',
   description: "the policy's G samples; external answers replace its worst only when none of them is correct",
   options: z.strictObject({
-    /** How many of the policy's samples external answers may replace in a stuck group. */
-    replace: z.int().nonnegative().default(1),
-    /** The reward (by name) whose value says an answer is correct. */
-    correctReward: z.string().min(1).default('accuracy'),
-    /** Its value at or above which an answer is correct. */
-    threshold: z.number().default(1),
-    /** Only correct external answers may enter. */
-    onlyCorrect: z.boolean().default(true),
+    replace: z
+      .int()
+      .nonnegative()
+      .default(1)
+      .describe("How many of the policy's samples external answers may replace in a stuck group."),
+    correctReward: z
+      .string()
+      .min(1)
+      .default('accuracy')
+      .describe('The reward (by name) whose value says an answer is correct.'),
+    threshold: z.number().default(1).describe('Its value at or above which an answer is correct.'),
+    onlyCorrect: z.boolean().default(true).describe('Only correct external answers may enter.'),
   }),
   create: (options, context) => ({
     specificationVersion,

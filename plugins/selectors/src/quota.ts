@@ -10,8 +10,11 @@ export const quota = definePlugin({
   name: 'quota',
   description: 'top-k with at most maxAuxiliary auxiliary actions per group',
   options: z.strictObject({
-    maxAuxiliary: z.int().nonnegative().default(2),
-    ties: z.enum(tieRules).default('random'),
+    maxAuxiliary: z.int().nonnegative().default(2).describe('At most this many auxiliary actions per group.'),
+    ties: z
+      .enum(tieRules)
+      .default('random')
+      .describe('Who wins among equal rewards: seeded random, the policy, or the auxiliary samplers.'),
   }),
   create: (options, context) => ({
     specificationVersion,

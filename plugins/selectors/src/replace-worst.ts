@@ -12,8 +12,7 @@ export const replaceWorst = definePlugin({
   name: 'replace-worst',
   description: "keep the policy's G samples, swap its worst for better auxiliary actions (LUFFY)",
   options: z.strictObject({
-    /** At most this many swaps per group. */
-    replace: z.int().nonnegative().default(1),
+    replace: z.int().nonnegative().default(1).describe('At most this many swaps per group.'),
   }),
   create: (options, context) => ({
     specificationVersion,

@@ -7,8 +7,10 @@ export const topK = definePlugin({
   name: 'top-k',
   description: 'the G highest-reward candidates (Vision-EKIPL)',
   options: z.strictObject({
-    /** How equal rewards are ordered: random (seeded), policy-first or aux-first. */
-    ties: z.enum(tieRules).default('random'),
+    ties: z
+      .enum(tieRules)
+      .default('random')
+      .describe('How equal rewards are ordered: random (seeded), policy-first or aux-first.'),
   }),
   create: (options, context) => ({
     specificationVersion,

@@ -1,7 +1,8 @@
-import { type AnyPluginDefinition, type BuiltinPlugin, loadConfig, pluginKinds, z } from '@ekipl/core';
+import { type AnyPluginDefinition, type BuiltinPlugin, loadConfig, pluginKinds, type z } from '@ekipl/core';
 import { defineCommand } from 'citty';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { reportError } from '../report-error.js';
+import { schemaFields } from '../schema-fields.js';
 
 interface ListedPlugin {
   name: string;
@@ -68,53 +69,14 @@ function describe(plugin: AnyPluginDefinition, origin: string): ListedPlugin {
   return listed;
 }
 
-interface JsonSchema {
-  type?: string | string[];
-  enum?: unknown[];
-  const?: unknown;
-  anyOf?: JsonSchema[];
-  items?: JsonSchema;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  default?: unknown;
-  description?: string;
-}
-
-/** One line per option: `name: type = default`, from the options schema. */
+/** One line per option: `name: type = default (required)  description`, from the options schema. */
 function optionsSummary(plugin: AnyPluginDefinition): string[] {
-  let schema: JsonSchema;
-  try {
-    schema = z.toJSONSchema(plugin.options as z.ZodType, {
-      io: 'input',
-      unrepresentable: 'any',
-    }) as JsonSchema;
-  } catch {
-    return ['(options schema cannot be summarised)'];
-  }
-  return describeProperties(schema, '');
-}
-
-/** `name: type = default` per property; nested objects flattened to `parent.child`. */
-function describeProperties(schema: JsonSchema, prefix: string): string[] {
-  const required = new Set(schema.required ?? []);
-  return Object.entries(schema.properties ?? {}).flatMap(([key, property]) => {
-    if (property.type === 'object' && property.properties !== undefined) {
-      return describeProperties(property, `${prefix}${key}.`);
-    }
-    const defaultText = property.default === undefined ? '' : ` = ${JSON.stringify(property.default)}`;
-    const requiredText = required.has(key) && property.default === undefined ? ' (required)' : '';
-    const description = property.description === undefined ? '' : `  ${property.description}`;
-    return [`${prefix}${key}: ${typeText(property)}${defaultText}${requiredText}${description}`];
-  });
-}
-
-function typeText(schema: JsonSchema): string {
-  if (schema.enum !== undefined) return schema.enum.map((value) => JSON.stringify(value)).join(' | ');
-  if (schema.const !== undefined) return JSON.stringify(schema.const);
-  if (schema.anyOf !== undefined) return schema.anyOf.map(typeText).join(' | ');
-  if (schema.type === 'array') return `${schema.items === undefined ? 'unknown' : typeText(schema.items)}[]`;
-  if (Array.isArray(schema.type)) return schema.type.join(' | ');
-  return schema.type ?? 'unknown';
+  const fields = schemaFields(plugin.options as z.ZodType);
+  if (fields === undefined) return ['(options schema cannot be summarised)'];
+  return fields.map(
+    (field) =>
+      `${field.path}: ${field.type}${field.default === undefined ? '' : ` = ${field.default}`}${field.required ? ' (required)' : ''}${field.description === undefined ? '' : `  ${field.description}`}`,
+  );
 }
 
 export default defineCommand({

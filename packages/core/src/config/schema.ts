@@ -6,115 +6,173 @@ import { z } from 'zod';
  * Defaults follow Reason-RFT / TRL 0.15 where the paper is silent.
  */
 const pluginFields = {
-  /** Built-in name, npm package (optionally `pkg#export`) or relative path to a .js/.mjs file. */
-  use: z.string().min(1),
-  /** Validated against the plugin's own schema. */
-  options: z.record(z.string(), z.unknown()).optional(),
+  use: z
+    .string()
+    .min(1)
+    .describe('Built-in name, npm package (optionally `pkg#export`) or relative path to a .js/.mjs file.'),
+  options: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("Validated against the plugin's own schema."),
 };
 
 export const pluginReferenceSchema = z.strictObject(pluginFields);
 
 export const auxiliaryReferenceSchema = z.strictObject({
   ...pluginFields,
-  /** Source name of its actions (metrics `source/<name>/...`); defaults to the plugin's name. */
-  name: z.string().min(1).optional(),
-  /** G_k: actions per prompt from this source; defaults to run.groupSize. */
-  samples: z.int().positive().optional(),
+  name: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Source name of its actions (metrics `source/<name>/...`); defaults to the plugin's name."),
+  samples: z
+    .int()
+    .positive()
+    .optional()
+    .describe('G_k: actions per prompt from this source; defaults to run.groupSize.'),
 });
 
 export const rewardReferenceSchema = z.strictObject({
   ...pluginFields,
-  /** Logged name; defaults to the plugin's name. */
-  name: z.string().min(1).optional(),
-  /** Weight in the run's total reward. */
-  weight: z.number().default(1),
+  name: z.string().min(1).optional().describe("Logged name; defaults to the plugin's name."),
+  weight: z.number().default(1).describe("Weight in the run's total reward."),
 });
 
 export const runSchema = z.strictObject({
-  name: z.string().min(1).default('ekipl'),
-  /** One seed reproduces the run: every random stream is split from it. */
-  seed: z.int().default(1),
-  /** RL steps; 0 runs the warm start (and its evaluation) alone. */
-  steps: z.int().nonnegative().default(200),
-  /** Prompts per step. */
-  batchSize: z.int().positive().default(4),
-  /** G: selected actions per prompt, and the policy's samples per prompt. */
-  groupSize: z.int().default(8),
-  /** Evaluate on the test splits every this many steps; 0 never. */
-  evalEvery: z.int().nonnegative().default(25),
-  /** Tasks per test split in each evaluation. */
-  evalLimit: z.int().positive().default(50),
-  /** Write a checkpoint every this many steps under `<run>/checkpoints/` (0: only the final one). */
-  checkpointEvery: z.int().nonnegative().default(50),
-  /** How many of those periodic checkpoints to keep (the newest). */
-  keepCheckpoints: z.int().positive().default(2),
-  /**
-   * Reuse a finished warm start with the same settings (`<outputDir>/warm-starts/<key>/`) instead of
-   * redoing it, so the arms of a comparison start from byte-identical weights.
-   */
-  reuseWarmStart: z.boolean().default(true),
-  /** Run directories are created under this folder (relative to the config file). */
-  outputDir: z.string().min(1).default('runs'),
+  name: z.string().min(1).default('ekipl').describe('Run name: the prefix of its run directory.'),
+  seed: z.int().default(1).describe('One seed reproduces the run: every random stream is split from it.'),
+  steps: z
+    .int()
+    .nonnegative()
+    .default(200)
+    .describe('RL steps; 0 runs the warm start (and its evaluation) alone.'),
+  batchSize: z.int().positive().default(4).describe('Prompts per step.'),
+  groupSize: z
+    .int()
+    .default(8)
+    .describe("G: selected actions per prompt, and the policy's samples per prompt."),
+  evalEvery: z
+    .int()
+    .nonnegative()
+    .default(25)
+    .describe('Evaluate on the test splits every this many steps; 0 never.'),
+  evalLimit: z.int().positive().default(50).describe('Tasks per test split in each evaluation.'),
+  checkpointEvery: z
+    .int()
+    .nonnegative()
+    .default(50)
+    .describe('Write a checkpoint every this many steps under `<run>/checkpoints/` (0: only the final one).'),
+  keepCheckpoints: z
+    .int()
+    .positive()
+    .default(2)
+    .describe('How many of those periodic checkpoints to keep (the newest).'),
+  reuseWarmStart: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Reuse a finished warm start with the same settings (`<outputDir>/warm-starts/<key>/`) instead of redoing it, so the arms of a comparison start from byte-identical weights.',
+    ),
+  outputDir: z
+    .string()
+    .min(1)
+    .default('runs')
+    .describe('Run directories are created under this folder (relative to the config file).'),
 });
 
 export const objectiveSchema = z.strictObject({
-  /** eps_low (and eps_high unless clipHigh is set). */
-  clip: z.number().min(0).lt(1).default(0.2),
-  /** eps_high, for DAPO's clip-higher; defaults to clip. */
-  clipHigh: z.number().min(0).optional(),
-  /** k3 KL weight; 0 keeps no reference model. */
-  beta: z.number().min(0).default(0.04),
-  aggregation: z.enum(['sequence-mean', 'token-mean', 'fixed-length']).default('sequence-mean'),
-  learningRate: z.number().positive().default(1e-6),
-  /** Sampling temperature T; every log-prob in the run is of softmax(logits / T). */
-  temperature: z.number().positive().default(0.9),
-  topP: z.number().gt(0).max(1).default(0.9),
-  topK: z.int().nonnegative().default(50),
-  maxCompletionLength: z.int().positive().default(512),
-  /** mu: optimiser steps per batch. */
-  numIterations: z.int().positive().default(1),
-  /** Advantage baseline over the selected group (the paper) or the whole candidate pool. */
-  baseline: z.enum(['selected', 'pool']).default('selected'),
-  /** Divide advantages by the group's std (GRPO); false is Dr.GRPO. */
-  scaleByStd: z.boolean().default(true),
-  /**
-   * Where the k3 KL term applies: `policy` (default), the policy's own samples only (k3 estimates
-   * KL(pi_theta || pi_ref) from samples of pi_theta); `all`, every selected text (before 0.2).
-   */
-  klOn: z.enum(['policy', 'all']).default('policy'),
-  /**
-   * Negative advantages on external texts: `mask` gives them advantage 0 (default: `keep`, which trains
-   * them down, collapsed the policy in 2 of 3 seeds of the off-policy comparison).
-   */
-  offPolicyNegatives: z.enum(['keep', 'mask']).default('mask'),
-  /**
-   * LUFFY's policy shaping: off-policy tokens use pi / (pi + gamma) in place of the clipped ratio
-   * (Yan et al. 2025; gamma 0.1 there). Absent: the clipped ratio for every token.
-   */
-  offPolicyShaping: z.strictObject({ gamma: z.number().positive().default(0.1) }).optional(),
-  /**
-   * CHORD's mix: loss = (1 - mu) x the objective + mu x the cross-entropy of the selected external
-   * texts (Zhang et al. 2025), mu going linearly from `weight` to `decayTo` over `decaySteps` (default
-   * run.steps). Absent: no supervised term.
-   */
-  /**
-   * RL-PLUS's off-policy term: the ratio 2 pi / (pi_old + (pi_old + 1) / 2), unclipped, with the
-   * exploration advantage A (1 - pi)^exponent (pi detached). Not with offPolicyShaping.
-   */
-  offPolicyMis: z.strictObject({ exponent: z.number().min(0).default(0.5) }).optional(),
+  clip: z.number().min(0).lt(1).default(0.2).describe('eps_low (and eps_high unless clipHigh is set).'),
+  clipHigh: z.number().min(0).optional().describe("eps_high, for DAPO's clip-higher; defaults to clip."),
+  beta: z.number().min(0).default(0.04).describe('k3 KL weight; 0 keeps no reference model.'),
+  aggregation: z
+    .enum(['sequence-mean', 'token-mean', 'fixed-length'])
+    .default('sequence-mean')
+    .describe(
+      'How token terms become the loss: mean per sequence then over sequences (GRPO), mean over all tokens (DAPO), or sum over tokens / maxCompletionLength (Dr.GRPO).',
+    ),
+  learningRate: z
+    .number()
+    .positive()
+    .default(1e-6)
+    .describe(
+      "The policy optimiser's learning rate for RL steps (1e-6 suits a pretrained policy; a tiny model from scratch wants more).",
+    ),
+  temperature: z
+    .number()
+    .positive()
+    .default(0.9)
+    .describe('Sampling temperature T; every log-prob in the run is of softmax(logits / T).'),
+  topP: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.9)
+    .describe(
+      'Nucleus sampling of the policy: keep the smallest set of tokens with this much probability (after top-k).',
+    ),
+  topK: z.int().nonnegative().default(50).describe('Sample among the k most likely tokens; 0 keeps all.'),
+  maxCompletionLength: z
+    .int()
+    .positive()
+    .default(512)
+    .describe(
+      'Longest completion in tokens: the policy stops there, and longer external answers are dropped from the pool (never trained on cut).',
+    ),
+  numIterations: z.int().positive().default(1).describe('mu: optimiser steps per batch.'),
+  baseline: z
+    .enum(['selected', 'pool'])
+    .default('selected')
+    .describe('Advantage baseline over the selected group (the paper) or the whole candidate pool.'),
+  scaleByStd: z
+    .boolean()
+    .default(true)
+    .describe("Divide advantages by the group's std (GRPO); false is Dr.GRPO."),
+  klOn: z
+    .enum(['policy', 'all'])
+    .default('policy')
+    .describe(
+      "Where the k3 KL term applies: `policy` (default), the policy's own samples only (k3 estimates KL(pi_theta || pi_ref) from samples of pi_theta); `all`, every selected text (before 0.2).",
+    ),
+  offPolicyNegatives: z
+    .enum(['keep', 'mask'])
+    .default('mask')
+    .describe(
+      'Negative advantages on external texts: `mask` gives them advantage 0 (default: `keep`, which trains them down, collapsed the policy in 2 of 3 seeds of the off-policy comparison).',
+    ),
+  offPolicyShaping: z
+    .strictObject({ gamma: z.number().positive().default(0.1).describe('gamma in pi / (pi + gamma).') })
+    .optional()
+    .describe(
+      "LUFFY's policy shaping: off-policy tokens use pi / (pi + gamma) in place of the clipped ratio (Yan et al. 2025; gamma 0.1 there). Absent: the clipped ratio for every token.",
+    ),
+  offPolicyMis: z
+    .strictObject({
+      exponent: z.number().min(0).default(0.5).describe('Exponent of (1 - pi) in the exploration advantage.'),
+    })
+    .optional()
+    .describe(
+      "RL-PLUS's off-policy term: the ratio 2 pi / (pi_old + (pi_old + 1) / 2), unclipped, with the exploration advantage A (1 - pi)^exponent (pi detached). Not with offPolicyShaping.",
+    ),
   offPolicySupervised: z
     .strictObject({
-      weight: z.number().min(0).max(1).default(0.5),
-      decayTo: z.number().min(0).max(1).default(0.05),
-      decaySteps: z.int().positive().optional(),
+      weight: z.number().min(0).max(1).default(0.5).describe('mu at the first RL step.'),
+      decayTo: z.number().min(0).max(1).default(0.05).describe('mu after decaySteps.'),
+      decaySteps: z.int().positive().optional().describe('Steps of the linear decay; defaults to run.steps.'),
     })
-    .optional(),
+    .optional()
+    .describe(
+      "CHORD's mix: loss = (1 - mu) x the objective + mu x the cross-entropy of the selected external texts (Zhang et al. 2025), mu going linearly from `weight` to `decayTo`. Absent: no supervised term.",
+    ),
 });
 
 export const promptSchema = z.strictObject({
-  /** System text for every family (default: a Reason-RFT-style format instruction; spatial adds its function list). */
-  system: z.string().min(1).optional(),
-  /** User templates by family, or `default`, with {question} and {choices}. */
+  system: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'System text for every family (default: a Reason-RFT-style format instruction; spatial adds its function list).',
+    ),
   templates: z
     .record(
       z.string(),
@@ -122,7 +180,10 @@ export const promptSchema = z.strictObject({
         message: 'a template must contain {question}',
       }),
     )
-    .default({}),
+    .default({})
+    .describe(
+      "User templates by family, or `default` for every family not named, with `{question}` (required) and `{choices}` (the options as `A. ...` lines, or nothing). Precedence: the family's template, then `default`, then the built-in.",
+    ),
 });
 
 /**
@@ -131,32 +192,59 @@ export const promptSchema = z.strictObject({
  * of the `teacher` auxiliary sampler.
  */
 export const warmStartSchema = z.strictObject({
-  steps: z.int().nonnegative().default(0),
-  learningRate: z.number().positive().default(3e-3),
-  /** The auxiliary sampler (by name) whose answers are imitated; defaults to the first one. */
-  teacher: z.string().min(1).optional(),
-  /** Tasks per supervised step; defaults to run.batchSize x run.groupSize. */
-  batchSize: z.int().positive().optional(),
+  steps: z.int().nonnegative().default(0).describe('Supervised steps before RL; 0: no warm start.'),
+  learningRate: z.number().positive().default(3e-3).describe('Learning rate of the warm start.'),
+  teacher: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The auxiliary sampler (by name) whose answers are imitated; defaults to the first one.'),
+  batchSize: z
+    .int()
+    .positive()
+    .optional()
+    .describe('Tasks per supervised step; defaults to run.batchSize x run.groupSize.'),
 });
 
 export const configSchema = z
   .strictObject({
-    run: runSchema.prefault({}),
-    dataset: pluginReferenceSchema.prefault({ use: 'synthetic-counting' }),
-    policy: pluginReferenceSchema.prefault({ use: 'tfjs' }),
-    /** An empty list is plain GRPO: the baseline and the method run from the same file. */
-    auxiliary: z.array(auxiliaryReferenceSchema).default([]),
+    run: runSchema
+      .prefault({})
+      .describe('Length, batch, group size, seed, evaluation and checkpoints of the run.'),
+    dataset: pluginReferenceSchema
+      .prefault({ use: 'synthetic-counting' })
+      .describe('Where tasks come from: training prompts and the `id` / `ood` test splits.'),
+    policy: pluginReferenceSchema.prefault({ use: 'tfjs' }).describe('The trainable policy backend.'),
+    auxiliary: z
+      .array(auxiliaryReferenceSchema)
+      .default([])
+      .describe(
+        "External samplers (experts) whose answers join each prompt's candidate pool; an empty list is plain GRPO, so the baseline and the method run from one file.",
+      ),
     reward: z
       .array(rewardReferenceSchema)
       .min(1)
-      .prefault([{ use: 'format' }, { use: 'accuracy' }]),
-    selector: pluginReferenceSchema.prefault({ use: 'top-k' }),
-    // The paper's main method: the GRPO ratio for every selected action (exact-is / snis are its ablation).
-    estimator: pluginReferenceSchema.prefault({ use: 'uncorrected' }),
-    objective: objectiveSchema.prefault({}),
-    /** How tasks become prompts; defaults to Reason-RFT's wording per family. */
-    prompt: promptSchema.prefault({}),
-    warmStart: warmStartSchema.prefault({}),
+      .prefault([{ use: 'format' }, { use: 'accuracy' }])
+      .describe('Reward functions; the total reward is their weighted sum.'),
+    selector: pluginReferenceSchema
+      .prefault({ use: 'top-k' })
+      .describe('Keeps G of the candidate pool per prompt.'),
+    estimator: pluginReferenceSchema
+      .prefault({ use: 'uncorrected' })
+      .describe(
+        "Importance weight of each selected action: `uncorrected` is the paper's main method; exact-is / snis are its appendix's ablation.",
+      ),
+    objective: objectiveSchema
+      .prefault({})
+      .describe('The clipped GRPO objective, sampling, and the off-policy variants (LUFFY, RL-PLUS, CHORD).'),
+    prompt: promptSchema
+      .prefault({})
+      .describe("How tasks become prompts; defaults to Reason-RFT's wording per family."),
+    warmStart: warmStartSchema
+      .prefault({})
+      .describe(
+        "Supervised steps on a teacher's answers before RL (a tiny model from scratch needs a start).",
+      ),
   })
   .superRefine((config, context) => {
     if (config.run.groupSize < 2) {

@@ -39,9 +39,10 @@ const articles: Record<PluginKind, string> = {
 /**
  * Loads the plugin a config names with `use:`:
  * - a built-in name: `snis`, `top-k`, `tfjs`;
- * - a relative or absolute path to a `.js` / `.mjs` / `.cjs` file: `./plugins/my-reward.mjs`;
- * - an npm package installed next to the config (or in any parent folder's node_modules), optionally
- *   with `#exportName` to pick one of several plugins it exports: `ekipl-plugin-foo#bar`.
+ * - a relative or absolute path to a `.js` / `.mjs` / `.cjs` file (`./plugins/my-reward.mjs`) or to a
+ *   package folder (`../ekipl-plugin-foo`: its package.json's entry);
+ * - an npm package installed next to the config (or in any parent folder's node_modules).
+ * Any of these may end in `#exportName` to pick one of several plugins a module exports: `ekipl-plugin-foo#bar`.
  * A module's plugin is its default export, or the one named export that is a plugin.
  */
 export async function loadPlugin(
@@ -59,13 +60,13 @@ export async function loadPlugin(
 }
 
 async function loadUnchecked(reference: string, options: LoadPluginOptions): Promise<AnyPluginDefinition> {
-  if (isPathReference(reference)) return loadFile(reference, options.configDirectory);
+  const { target, exportName } = splitExportName(reference);
+  if (isPathReference(target)) return loadPath(reference, target, exportName, options.configDirectory);
   const builtin = options.builtins.find((candidate) => candidate.name === reference);
   if (builtin !== undefined) return checkDefinition(reference, await builtin.load(), builtin.packageName);
 
-  const { packageName, exportName } = splitPackageReference(reference);
-  const entry = resolvePackageEntry(packageName, options.configDirectory);
-  if (entry === undefined) {
+  const packageDirectory = findPackageDirectory(target, options.configDirectory);
+  if (packageDirectory === undefined) {
     const sameKind = options.builtins.filter(
       (candidate) => options.expectedKind === undefined || candidate.kind === options.expectedKind,
     );
@@ -79,30 +80,61 @@ async function loadUnchecked(reference: string, options: LoadPluginOptions): Pro
       reference,
       `unknown plugin "${reference}"${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}: ` +
         `not a built-in (${options.expectedKind === undefined ? 'built-ins' : `built-in ${options.expectedKind} plugins`}: ${builtinList}), ` +
-        `and no npm package "${packageName}" is installed in ${options.configDirectory} or a parent folder`,
+        `and no npm package "${target}" is installed in ${options.configDirectory} or a parent folder`,
     );
   }
-  const module = await importModule(reference, entry);
-  return pickFromModule(reference, module, exportName, entry);
+  return loadPackageFolder(reference, packageDirectory, exportName, `npm package "${target}"`);
 }
 
 function isPathReference(reference: string): boolean {
   return reference.startsWith('./') || reference.startsWith('../') || isAbsolute(reference);
 }
 
-async function loadFile(reference: string, configDirectory: string): Promise<AnyPluginDefinition> {
-  const file = resolve(configDirectory, reference);
-  const extension = extname(file);
-  if (!['.js', '.mjs', '.cjs'].includes(extension)) {
+/** A file (`./plugin.mjs`, `./plugin.mjs#name`) or a package folder (`../ekipl-plugin-foo`). */
+async function loadPath(
+  reference: string,
+  target: string,
+  exportName: string | undefined,
+  configDirectory: string,
+): Promise<AnyPluginDefinition> {
+  const path = resolve(configDirectory, target);
+  const extension = extname(path);
+  if (extension !== '' && !['.js', '.mjs', '.cjs'].includes(extension)) {
     throw new PluginError(
       reference,
-      `plugin file ${file} must be JavaScript (.js, .mjs or .cjs)${extension === '.ts' || extension === '.mts' ? '; compile the TypeScript first' : ''}`,
+      `plugin file ${path} must be JavaScript (.js, .mjs or .cjs)${extension === '.ts' || extension === '.mts' ? '; compile the TypeScript first' : ''}`,
     );
   }
-  if (!existsSync(file) || !statSync(file).isFile()) {
-    throw new PluginError(reference, `plugin file not found: ${file} (resolved from ${configDirectory})`);
+  if (!existsSync(path)) {
+    throw new PluginError(reference, `plugin file not found: ${path} (resolved from ${configDirectory})`);
   }
-  return pickFromModule(reference, await importModule(reference, file), undefined, file);
+  if (statSync(path).isDirectory()) {
+    return loadPackageFolder(reference, path, exportName, `folder ${path}`);
+  }
+  return pickFromModule(reference, await importModule(reference, path), exportName, path);
+}
+
+/** A package's folder: its package.json's entry (exports, module, main), else an index.js there. */
+async function loadPackageFolder(
+  reference: string,
+  directory: string,
+  exportName: string | undefined,
+  what: string,
+): Promise<AnyPluginDefinition> {
+  const entry = packageEntry(directory);
+  if (entry === undefined) {
+    throw new PluginError(
+      reference,
+      `${what} has no package.json and no index.js: point use: at the plugin's .js file or at its package folder`,
+    );
+  }
+  if (!existsSync(entry)) {
+    throw new PluginError(
+      reference,
+      `${what}: its entry file ${entry} does not exist; build the package first (npm run build in ${directory})`,
+    );
+  }
+  return pickFromModule(reference, await importModule(reference, entry), exportName, entry);
 }
 
 async function importModule(reference: string, file: string): Promise<Record<string, unknown>> {
@@ -185,34 +217,47 @@ function checkDefinition(reference: string, value: unknown, location: string): A
   return value;
 }
 
-function splitPackageReference(reference: string): { packageName: string; exportName?: string } {
-  const hash = reference.indexOf('#');
-  if (hash < 0) return { packageName: reference };
-  return { packageName: reference.slice(0, hash), exportName: reference.slice(hash + 1) };
+/** `pkg#name` / `./file.mjs#name`: the part after the last `#` picks one of several exported plugins. */
+function splitExportName(reference: string): { target: string; exportName?: string } {
+  const hash = reference.lastIndexOf('#');
+  if (hash <= 0) return { target: reference };
+  return { target: reference.slice(0, hash), exportName: reference.slice(hash + 1) };
 }
 
-/**
- * The ESM entry file of an installed package, looked up the way Node does from `fromDirectory`
- * (node_modules of it and of every parent), reading `exports` (import / node / default conditions),
- * then `module`, then `main`.
- */
-export function resolvePackageEntry(packageName: string, fromDirectory: string): string | undefined {
+/** The folder of an installed package, looked up the way Node does from `fromDirectory` upwards. */
+function findPackageDirectory(packageName: string, fromDirectory: string): string | undefined {
   let directory = resolve(fromDirectory);
   for (;;) {
     const packageDirectory = join(directory, 'node_modules', packageName);
-    const manifestFile = join(packageDirectory, 'package.json');
-    if (existsSync(manifestFile)) {
-      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, unknown>;
-      const entry =
-        exportTarget(manifest['exports']) ??
-        (typeof manifest['module'] === 'string' ? manifest['module'] : undefined) ??
-        (typeof manifest['main'] === 'string' ? manifest['main'] : 'index.js');
-      return join(packageDirectory, entry);
-    }
+    if (existsSync(join(packageDirectory, 'package.json'))) return packageDirectory;
     const parent = dirname(directory);
     if (parent === directory) return undefined;
     directory = parent;
   }
+}
+
+/** The ESM entry file of a package folder: `exports` (import / node / default), `module`, `main`, index.js. */
+function packageEntry(packageDirectory: string): string | undefined {
+  const manifestFile = join(packageDirectory, 'package.json');
+  if (!existsSync(manifestFile)) {
+    const index = ['index.js', 'index.mjs'].map((name) => join(packageDirectory, name)).find(existsSync);
+    return index;
+  }
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, unknown>;
+  const entry =
+    exportTarget(manifest['exports']) ??
+    (typeof manifest['module'] === 'string' ? manifest['module'] : undefined) ??
+    (typeof manifest['main'] === 'string' ? manifest['main'] : 'index.js');
+  return join(packageDirectory, entry);
+}
+
+/**
+ * The ESM entry file of an installed package, looked up the way Node does from `fromDirectory`
+ * (node_modules of it and of every parent).
+ */
+export function resolvePackageEntry(packageName: string, fromDirectory: string): string | undefined {
+  const directory = findPackageDirectory(packageName, fromDirectory);
+  return directory === undefined ? undefined : packageEntry(directory);
 }
 
 function exportTarget(exports: unknown): string | undefined {

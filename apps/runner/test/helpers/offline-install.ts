@@ -1,0 +1,200 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+/**
+ * Installing packed tarballs into a fresh folder without the network: npm needs every dependency's
+ * registry metadata to resolve version ranges, and a test may not fetch it. So the folder gets a
+ * package-lock.json written here: the tarballs as `file:` entries, and every third-party package they
+ * need copied from the repository's own lockfile (same versions, same integrity), which `npm ci
+ * --offline` installs from the npm cache that the repository's own `npm ci` filled.
+ */
+
+type LockEntry = Record<string, unknown> & {
+  version?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  link?: boolean;
+  resolved?: string;
+};
+
+export interface PackedPackage {
+  name: string;
+  version: string;
+  /** The tarball, relative to the install folder. */
+  file: string;
+  manifest: LockEntry;
+  integrity: string;
+}
+
+/** `npm pack` of one package folder into `destination`; returns what the lockfile needs of it. */
+export function packPackage(packageDirectory: string, destination: string): PackedPackage {
+  const output = execFileSync('npm', ['pack', '--json', '--pack-destination', destination], {
+    cwd: packageDirectory,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const [result] = JSON.parse(output.slice(output.indexOf('['))) as { filename: string }[];
+  const tarball = join(destination, result!.filename);
+  const manifest = JSON.parse(readFileSync(join(packageDirectory, 'package.json'), 'utf8')) as LockEntry & {
+    name: string;
+    version: string;
+  };
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    file: tarball,
+    manifest,
+    integrity: `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`,
+  };
+}
+
+export interface OfflineProject {
+  packed: readonly PackedPackage[];
+  /** The repository's package-lock.json, where third-party versions and integrity come from. */
+  repositoryLockfile: string;
+  /**
+   * The project's package.json: each packed package it names (in dependencies or devDependencies)
+   * is pointed at its tarball, the way a user installs packages not yet on the registry. Default: a
+   * project that depends on every packed package.
+   */
+  manifest?: Record<string, unknown>;
+}
+
+/** Writes package.json and package-lock.json in `folder` for `npm ci --offline`. */
+export function writeOfflineProject(folder: string, project: OfflineProject): void {
+  const { packed } = project;
+  const repositoryLock = JSON.parse(readFileSync(project.repositoryLockfile, 'utf8')) as {
+    packages: Record<string, LockEntry>;
+  };
+  const repositoryPackages = repositoryLock.packages;
+  const workspaceLocation = new Map<string, string>();
+  for (const [location, entry] of Object.entries(repositoryPackages)) {
+    if (entry.link === true && typeof entry.resolved === 'string') {
+      workspaceLocation.set(location.slice('node_modules/'.length), entry.resolved);
+    }
+  }
+  const packedByName = new Map(packed.map((item) => [item.name, item]));
+  const tarballSpec = (item: PackedPackage) => `file:${relative(folder, item.file)}`;
+  const manifest: Record<string, unknown> = project.manifest ?? {
+    name: 'ekipl-offline-project',
+    version: '1.0.0',
+    private: true,
+    dependencies: Object.fromEntries(packed.map((item) => [item.name, tarballSpec(item)])),
+  };
+  const packages: Record<string, LockEntry> = {};
+  for (const item of packed) {
+    packages[`node_modules/${item.name}`] = {
+      ...pick(item.manifest, [
+        'version',
+        'license',
+        'dependencies',
+        'optionalDependencies',
+        'peerDependencies',
+        'peerDependenciesMeta',
+        'bin',
+        'engines',
+      ]),
+      resolved: tarballSpec(item),
+      integrity: item.integrity,
+    };
+  }
+
+  // Walk third-party dependencies the way Node resolves them in the repository's tree.
+  const pending: { from: string; name: string; optional: boolean }[] = [];
+  const enqueue = (from: string, entry: LockEntry) => {
+    for (const name of Object.keys(entry.dependencies ?? {})) pending.push({ from, name, optional: false });
+    for (const name of Object.keys(entry.optionalDependencies ?? {}))
+      pending.push({ from, name, optional: true });
+    for (const name of Object.keys(entry.peerDependencies ?? {})) {
+      if (entry.peerDependenciesMeta?.[name]?.optional !== true)
+        pending.push({ from, name, optional: false });
+    }
+  };
+  for (const item of packed) {
+    enqueue(workspaceLocation.get(item.name) ?? `node_modules/${item.name}`, item.manifest);
+  }
+  for (const field of ['dependencies', 'devDependencies'] as const) {
+    const specs = { ...((manifest[field] as Record<string, string> | undefined) ?? {}) };
+    for (const name of Object.keys(specs)) {
+      const item = packedByName.get(name);
+      if (item !== undefined) specs[name] = tarballSpec(item);
+      else pending.push({ from: '', name, optional: false });
+    }
+    if (manifest[field] !== undefined) manifest[field] = specs;
+  }
+  const copied = new Set<string>();
+  while (pending.length > 0) {
+    const { from, name, optional } = pending.pop()!;
+    if (packedByName.has(name)) continue;
+    const location = resolveIn(repositoryPackages, from, name);
+    if (location === undefined) {
+      if (optional) continue;
+      throw new Error(`cannot find ${name} (needed by ${from || 'the root'}) in the repository's lockfile`);
+    }
+    const target = relocate(location, workspaceLocation);
+    if (copied.has(target)) continue;
+    copied.add(target);
+    const { dev: _dev, devOptional, peer: _peer, ...entry } = repositoryPackages[location]!;
+    packages[target] = devOptional === true ? { ...entry, optional: true } : entry;
+    enqueue(location, entry);
+  }
+
+  writeFileSync(join(folder, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const lock = {
+    name: manifest['name'],
+    version: manifest['version'],
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': pick(manifest, ['name', 'version', 'dependencies', 'devDependencies', 'peerDependencies']),
+      ...packages,
+    },
+  };
+  writeFileSync(join(folder, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+}
+
+/** Node's lookup: `<from>/node_modules/<name>`, then each parent's node_modules, then the root's. */
+function resolveIn(packages: Record<string, LockEntry>, from: string, name: string): string | undefined {
+  let base = from;
+  for (;;) {
+    const candidate = base === '' ? `node_modules/${name}` : `${base}/node_modules/${name}`;
+    if (packages[candidate] !== undefined && packages[candidate].link !== true) return candidate;
+    if (base === '') return undefined;
+    const cut = base.lastIndexOf('/node_modules/');
+    base = cut < 0 ? '' : base.slice(0, cut);
+  }
+}
+
+/** A package nested under a workspace folder moves under that workspace's installed folder. */
+function relocate(location: string, workspaceLocation: ReadonlyMap<string, string>): string {
+  for (const [name, folder] of workspaceLocation) {
+    if (location.startsWith(`${folder}/node_modules/`))
+      return `node_modules/${name}${location.slice(folder.length)}`;
+  }
+  return location;
+}
+
+function pick(entry: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((key) => entry[key] !== undefined).map((key) => [key, entry[key]]));
+}
+
+/** The workspace package folders of the repository, by package name. */
+export function workspaceFolders(repositoryRoot: string): Map<string, string> {
+  const folders = new Map<string, string>();
+  for (const group of ['packages', 'plugins', 'apps']) {
+    for (const name of readdirSync(join(repositoryRoot, group))) {
+      const folder = join(repositoryRoot, group, name);
+      try {
+        const manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as { name: string };
+        folders.set(manifest.name, folder);
+      } catch {
+        // not a package
+      }
+    }
+  }
+  return folders;
+}
