@@ -77,6 +77,7 @@ describe('ekipl train', () => {
     ).toHaveLength(2);
     expect(samples[0].candidates.length).toBeGreaterThanOrEqual(3);
     expect(samples[0].candidates[0].parts).toHaveProperty('accuracy');
+    expect(samples[0].selected[0].parts).toHaveProperty('format');
     // Its prompt image, for the report.
     expect(samples[0].image).toBe('images/step-1/0.png');
     expect(readFileSync(join(run, samples[0].image)).subarray(1, 4).toString()).toBe('PNG');

@@ -1,4 +1,5 @@
 export * from './conformance-error.js';
+export * from './dataset-conformance.js';
 export * from './estimator-conformance.js';
 export * from './fakes/event-log.js';
 export * from './fakes/fake-dataset.js';
@@ -10,4 +11,5 @@ export * from './instantiate-plugin.js';
 export * from './mock-provider-server.js';
 export * from './objective-conformance.js';
 export * from './reward-conformance.js';
+export * from './sampler-conformance.js';
 export * from './selector-conformance.js';

@@ -1,4 +1,5 @@
 import { type AuxiliarySampler, Random, type Task } from '@ekipl/core';
+import { instantiatePlugin, samplerConformance } from '@ekipl/testkit';
 import { describe, expect, it } from 'vitest';
 import { oracle } from '../src/index.js';
 
@@ -84,5 +85,15 @@ describe('oracle', () => {
         seed: 1,
       }),
     ).rejects.toThrow(/task counting-train-0 has no scene facts .* use aux-replay/);
+  });
+});
+
+describe('conformance', () => {
+  it("passes testkit's sampler suite, terse and verbose", async () => {
+    const tasks: Task[] = [task, { ...task, id: 'counting-train-1', answer: '5' }];
+    for (const style of ['terse', 'verbose']) {
+      const { instance } = await instantiatePlugin(oracle, { accuracy: 0.5, style });
+      await samplerConformance(instance, { tasks, n: 3 });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { type AuxiliarySampler, Random, type Task } from '@ekipl/core';
+import { instantiatePlugin, samplerConformance } from '@ekipl/testkit';
 import { describe, expect, it } from 'vitest';
 import { replay, replayText } from '../src/index.js';
 
@@ -53,5 +54,12 @@ describe('replay', () => {
       [],
     ]);
     expect(result.metrics).toEqual({ missing: 1 });
+  });
+});
+
+describe('conformance', () => {
+  it("passes testkit's sampler suite", async () => {
+    const { instance } = await instantiatePlugin(replay);
+    await samplerConformance(instance, { tasks: [task({ cot: 'Two remain.' }), task({})] });
   });
 });

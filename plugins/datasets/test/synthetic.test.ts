@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type AnyPluginDefinition, type Dataset, Random, type Task } from '@ekipl/core';
+import { datasetConformance, instantiatePlugin } from '@ekipl/testkit';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import {
@@ -345,5 +346,14 @@ describe('determinism', () => {
       other.question === fifth.question &&
         Buffer.from(other.images[0]!.data).equals(Buffer.from(fifth.images[0]!.data)),
     ).toBe(false);
+  });
+});
+
+describe('conformance', () => {
+  it("each synthetic dataset passes testkit's dataset suite on every split", async () => {
+    for (const plugin of [syntheticCounting, syntheticStructure, syntheticSpatial]) {
+      const { instance } = await instantiatePlugin(plugin, { imageSize: 32 });
+      await datasetConformance(instance, { limit: 8 });
+    }
   });
 });

@@ -186,6 +186,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             source: action.source,
             text: action.text,
             reward: action.reward,
+            parts: action.rewardParts,
             advantage: action.advantage,
             weight: group.weights[i],
           })),
