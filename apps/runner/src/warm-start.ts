@@ -14,8 +14,9 @@ import { batchesOf } from './batches.js';
 import { version } from './version.js';
 
 /**
- * Supervised steps on a teacher sampler's answers (the warm start): one answer per task, from the
- * teacher named in `warmStart.teacher` or the first auxiliary sampler. Logged as `warmstart/loss` in
+ * Supervised steps on a teacher sampler's answers (the warm start): one answer per task, from
+ * `warmStart.teacher` (its own sampler entry, or an auxiliary sampler's name) or the first auxiliary
+ * sampler. Logged as `warmstart/loss` in
  * `metricsFile`. True when every step ran and something was learnt.
  */
 export async function runWarmStart(
@@ -29,9 +30,11 @@ export async function runWarmStart(
   signal: AbortSignal | undefined,
 ): Promise<boolean> {
   const { policy } = components;
-  const teacher = components.auxiliary.find(
-    (source) => source.name === (config.warmStart.teacher ?? components.auxiliary[0]?.name),
-  );
+  const teacher =
+    components.teacher ??
+    components.auxiliary.find(
+      (source) => source.name === (config.warmStart.teacher ?? components.auxiliary[0]?.name),
+    );
   if (policy.supervisedStep === undefined || teacher === undefined) return false;
   const batches = batchesOf(
     components.dataset,
@@ -89,7 +92,8 @@ export async function runWarmStart(
 export function warmStartKey(resolved: ResolvedConfig): string {
   const { config } = resolved;
   const teacherName = config.warmStart.teacher ?? resolved.plugins.auxiliary[0]?.name;
-  const teacher = resolved.plugins.auxiliary.find((entry) => entry.name === teacherName);
+  const teacher =
+    resolved.plugins.teacher ?? resolved.plugins.auxiliary.find((entry) => entry.name === teacherName);
   const material = {
     ekipl: version,
     warmStart: config.warmStart,

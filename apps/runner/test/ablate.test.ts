@@ -19,6 +19,8 @@ describe('gridArms', () => {
       ['a=2', 'b=y'],
     ]);
     expect(() => gridArms(['a='])).toThrow(/a=: expected path=value1,value2/);
+    // @config keeps the config's own value: the configured method as one arm beside GRPO.
+    expect(gridArms(['auxiliary=@config,none', 'b=x'])).toEqual([['b=x'], ['auxiliary=none', 'b=x']]);
   });
 });
 

@@ -255,6 +255,41 @@ objective: { maxCompletionLength: 200 }
   });
 });
 
+describe('a warm-start teacher of its own', () => {
+  it('GRPO (auxiliary=none) starts from the same stored warm start as the method with experts', async () => {
+    const folder = mkdtempSync(join(scratch, 'teacher-'));
+    const file = join(folder, 'run.yaml');
+    writeFileSync(
+      file,
+      `
+run: { name: grpo-vs-ekipl, seed: 4, steps: 2, batchSize: 1, groupSize: 2, evalEvery: 0 }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy: { use: tfjs, options: { workers: 1, size: ${tinySize} } }
+auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 0.5, style: terse } }]
+warmStart: { steps: 3, batchSize: 2, teacher: { use: oracle, name: teacher, options: { accuracy: 1, style: terse } } }
+objective: { maxCompletionLength: 200 }
+`,
+    );
+    const { sft } = await import('../src/index.js');
+    const stored = await sft({ config: file });
+    expect(stored.trained).toBe(true);
+    const lines: string[] = [];
+    const grpo = await train({
+      config: file,
+      out: join(folder, 'grpo'),
+      overrides: ['auxiliary=none'],
+      log: (line) => lines.push(line),
+    });
+    expect(lines).toContain(`warm start ${stored.key}: reusing ${stored.directory}`);
+    expect(grpo.steps).toBe(2);
+    const config = readFileSync(join(grpo.runDirectory, 'config.yaml'), 'utf8');
+    expect(config).toMatch(
+      /teacher:\n\s+use: oracle\n\s+options:\n\s+accuracy: 1\n\s+style: terse\n\s+name: teacher/,
+    );
+    expect(config).toContain('auxiliary: []');
+  });
+});
+
 describe('ekipl train with bad input', () => {
   it('a config error found while creating the plugins leaves no run directory behind', async () => {
     const file = join(scratch, 'missing-checkpoint.yaml');

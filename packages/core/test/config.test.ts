@@ -338,3 +338,26 @@ describe('plugin loading', () => {
     );
   });
 });
+
+describe('warmStart.teacher', () => {
+  it('a sampler entry of its own: loaded and validated like an auxiliary entry, no RL experts needed', async () => {
+    const { raw, source } = parseConfigText(
+      'warmStart: { steps: 5, teacher: { use: oracle, name: teacher, options: { accuracy: 0.9 } } }\n',
+      'config.yaml',
+    );
+    const resolved = await resolveConfig(raw, { builtins: testBuiltins, source, configDirectory: fixtures });
+    expect(resolved.plugins.teacher?.name).toBe('teacher');
+    expect(resolved.config.auxiliary).toEqual([]);
+    expect(resolved.config.warmStart.teacher).toMatchObject({ use: 'oracle', name: 'teacher' });
+
+    const issues = await issuesOf(
+      'warmStart:\n  steps: 5\n  teacher: { use: oracle, options: { acuracy: 0.9 } }\n',
+    );
+    expect(issues.map((issue) => [issue.path, issue.line])).toEqual([
+      ['warmStart.teacher.options.acuracy', 3],
+    ]);
+    expect((await issuesOf('warmStart: { steps: 5 }\n'))[0]?.message).toMatch(
+      /needs a teacher: .*or give warmStart.teacher a sampler of its own/,
+    );
+  });
+});

@@ -43,7 +43,13 @@ export interface AblateResult {
   summary: string;
 }
 
-/** The arms: the cartesian product of the grid axes, each a list of `path=value` overrides. */
+const keepConfigValue = '@config';
+
+/**
+ * The arms: the cartesian product of the grid axes, each a list of `path=value` overrides. The value
+ * `@config` keeps the config's own setting, so the method as configured can be one arm beside its
+ * ablations: `--grid auxiliary=@config,none` is EKIPL against plain GRPO.
+ */
 export function gridArms(grid: readonly string[]): string[][] {
   let arms: string[][] = [[]];
   for (const axis of grid) {
@@ -53,7 +59,9 @@ export function gridArms(grid: readonly string[]): string[][] {
     }
     const path = axis.slice(0, equals);
     const values = axis.slice(equals + 1).split(',');
-    arms = arms.flatMap((arm) => values.map((value) => [...arm, `${path}=${value}`]));
+    arms = arms.flatMap((arm) =>
+      values.map((value) => (value === keepConfigValue ? arm : [...arm, `${path}=${value}`])),
+    );
   }
   return arms;
 }
@@ -331,7 +339,8 @@ export default defineCommand({
     config: { type: 'string', alias: 'c', description: 'Config file (YAML or JSON)', required: true },
     grid: {
       type: 'string',
-      description: 'A grid axis, path=v1,v2 (repeatable): --grid estimator.use=uncorrected,snis',
+      description:
+        "A grid axis, path=v1,v2 (repeatable; @config keeps the config's value): --grid auxiliary=@config,none",
     },
     seeds: { type: 'string', description: 'Seeds per arm (default 3)' },
     jobs: { type: 'string', description: 'Runs at once (default 1)' },

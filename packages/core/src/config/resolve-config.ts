@@ -45,6 +45,8 @@ export interface ResolvedConfig {
     reward: (ResolvedPlugin<'reward'> & { weight: number })[];
     selector: ResolvedPlugin<'selector'>;
     estimator: ResolvedPlugin<'estimator'>;
+    /** The warm start's own teacher, when `warmStart.teacher` is a sampler entry (not a name). */
+    teacher?: ResolvedPlugin<'auxiliary'>;
   };
 }
 
@@ -127,7 +129,13 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
       );
   // Plugin references are checked even when other parts of the file are wrong, so one run of
   // `ekipl validate` reports every problem; a broken reference is skipped here (already reported).
-  const sections = parsed.success ? parsed.data : pluginSectionsOf(raw as Record<string, unknown>);
+  const sections: PluginSections = parsed.success
+    ? {
+        ...parsed.data,
+        teacher:
+          typeof parsed.data.warmStart.teacher === 'object' ? parsed.data.warmStart.teacher : undefined,
+      }
+    : pluginSectionsOf(raw as Record<string, unknown>);
 
   const resolvePlugin = <K extends PluginKind>(
     kind: K,
@@ -138,7 +146,7 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
       ? Promise.resolve(undefined)
       : resolvePluginReference(kind, reference, path, { builtins, configDirectory, source }, issues);
 
-  const [dataset, policy, selector, estimator, auxiliary, reward] = await Promise.all([
+  const [dataset, policy, selector, estimator, auxiliary, reward, teacher] = await Promise.all([
     resolvePlugin('dataset', sections.dataset, ['dataset']),
     resolvePlugin('policy', sections.policy, ['policy']),
     resolvePlugin('selector', sections.selector, ['selector']),
@@ -147,6 +155,7 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
       (sections.auxiliary ?? []).map((entry, i) => resolvePlugin('auxiliary', entry, ['auxiliary', i])),
     ),
     Promise.all((sections.reward ?? []).map((entry, i) => resolvePlugin('reward', entry, ['reward', i]))),
+    resolvePlugin('auxiliary', sections.teacher, ['warmStart', 'teacher']),
   ]);
 
   checkUniqueNames(auxiliary, 'auxiliary', 'auxiliary samplers', issues, source);
@@ -186,6 +195,13 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
       samples: entry.samples ?? config.run.groupSize,
     })),
     reward: config.reward.map((entry, i) => ({ ...withOptions(entry, reward[i]!), name: reward[i]!.name })),
+    warmStart:
+      typeof config.warmStart.teacher === 'object' && teacher !== undefined
+        ? {
+            ...config.warmStart,
+            teacher: { ...withOptions(config.warmStart.teacher, teacher), name: teacher.name },
+          }
+        : config.warmStart,
   };
   return {
     config: resolvedConfig,
@@ -200,6 +216,7 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
         samples: config.auxiliary[i]!.samples ?? config.run.groupSize,
       })),
       reward: reward.map((entry, i) => ({ ...entry!, weight: config.reward[i]!.weight })),
+      ...(teacher === undefined ? {} : { teacher }),
     },
   };
 }
@@ -293,6 +310,8 @@ interface PluginSections {
   estimator?: PluginReference | undefined;
   auxiliary?: (PluginReference | undefined)[];
   reward?: (PluginReference | undefined)[];
+  /** `warmStart.teacher` when it is a sampler entry of its own. */
+  teacher?: PluginReference | undefined;
 }
 
 /** The plugin references of a config that failed structural validation, where each is well-formed. */
@@ -322,7 +341,16 @@ function pluginSectionsOf(raw: Record<string, unknown>): PluginSections {
     estimator: reference(raw['estimator']),
     auxiliary: list(raw['auxiliary']),
     reward: list(raw['reward']),
+    teacher: teacherReference(raw['warmStart'], reference),
   };
+}
+
+function teacherReference(
+  warmStart: unknown,
+  reference: (value: unknown) => PluginReference | undefined,
+): PluginReference | undefined {
+  if (warmStart === null || typeof warmStart !== 'object') return undefined;
+  return reference((warmStart as Record<string, unknown>)['teacher']);
 }
 
 /** Issues in file order, so they read top to bottom like the file (unlocated ones last). */
@@ -410,6 +438,8 @@ export interface RunComponents {
   rewards: WeightedReward[];
   selector: PluginInstances['selector'];
   estimator: PluginInstances['estimator'];
+  /** The warm start's own teacher (`warmStart.teacher` as a sampler entry). */
+  teacher?: AuxiliarySource;
 }
 
 /** Creates every plugin instance of a resolved config, each with its own random stream split from `random`. */
@@ -429,7 +459,9 @@ export async function createComponents(
       });
     } catch (error) {
       if (ConfigError.isInstance(error)) throw error;
-      const path = labels.length === 2 ? `${labels[0]}[${labels[1]}]` : String(labels[0]);
+      const path = labels
+        .map((label, i) => (typeof label === 'number' ? `[${label}]` : i === 0 ? label : `.${label}`))
+        .join('');
       const message = error instanceof Error ? error.message : String(error);
       throw new ConfigError(
         [
@@ -463,5 +495,14 @@ export async function createComponents(
         weight: entry.weight,
       })),
     ),
+    ...(plugins.teacher === undefined
+      ? {}
+      : {
+          teacher: {
+            name: plugins.teacher.name,
+            sampler: await create(plugins.teacher, 'warmStart', 'teacher'),
+            samples: 1,
+          },
+        }),
   };
 }

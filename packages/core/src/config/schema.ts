@@ -189,16 +189,24 @@ export const promptSchema = z.strictObject({
 /**
  * Supervised warm start before RL (the paper's policy starts pretrained; a tiny model from scratch
  * needs a weak-but-nonzero start for RL to find any reward): `steps` supervised steps on the answers
- * of the `teacher` auxiliary sampler.
+ * of the `teacher`: one of the auxiliary samplers by name, or a sampler entry of its own, so the
+ * starting point stays the same when an ablation removes the experts (`auxiliary=none`, plain GRPO).
  */
 export const warmStartSchema = z.strictObject({
   steps: z.int().nonnegative().default(0).describe('Supervised steps before RL; 0: no warm start.'),
   learningRate: z.number().positive().default(3e-3).describe('Learning rate of the warm start.'),
   teacher: z
-    .string()
-    .min(1)
+    .union([
+      z.string().min(1),
+      z.strictObject({
+        ...pluginFields,
+        name: z.string().min(1).optional().describe("Its name in logs; defaults to the plugin's name."),
+      }),
+    ])
     .optional()
-    .describe('The auxiliary sampler (by name) whose answers are imitated; defaults to the first one.'),
+    .describe(
+      'Whose answers are imitated: an auxiliary sampler by name, or a sampler entry of its own ({ use, options, name }: the warm start then does not depend on the RL experts). Defaults to the first auxiliary sampler.',
+    ),
   batchSize: z
     .int()
     .positive()
@@ -254,16 +262,17 @@ export const configSchema = z
         message: `must be >= 2, got ${config.run.groupSize}: a group of one has no relative advantage`,
       });
     }
-    if (config.warmStart.steps > 0 && config.auxiliary.length === 0) {
+    const teacher = config.warmStart.teacher;
+    if (config.warmStart.steps > 0 && config.auxiliary.length === 0 && typeof teacher !== 'object') {
       context.addIssue({
         code: 'custom',
         path: ['warmStart', 'steps'],
-        message: `a warm start of ${config.warmStart.steps} steps needs a teacher: add an auxiliary sampler (an oracle, replay or an API model)`,
+        message: `a warm start of ${config.warmStart.steps} steps needs a teacher: add an auxiliary sampler (an oracle, replay or an API model), or give warmStart.teacher a sampler of its own ({ use: oracle, options: {...} })`,
       });
     }
     if (
-      config.warmStart.teacher !== undefined &&
-      !config.auxiliary.some((entry) => (entry.name ?? entry.use) === config.warmStart.teacher)
+      typeof teacher === 'string' &&
+      !config.auxiliary.some((entry) => (entry.name ?? entry.use) === teacher)
     ) {
       context.addIssue({
         code: 'custom',
