@@ -1,5 +1,6 @@
 import type { PromptTemplate } from '@ekipl/core';
 import { passAtK, type RunComponents, rewardOf, type SamplingSettings, type Task } from '@ekipl/core';
+import { blankTask, imageReliance } from './image-reliance.js';
 
 export interface EvaluationOptions {
   /** Test splits to evaluate (default: every split but `train`). */
@@ -12,6 +13,11 @@ export interface EvaluationOptions {
   sampling: Omit<SamplingSettings, 'seed'>;
   /** Seed of the pass@k samples. */
   seed?: number;
+  /**
+   * Replace every image with a flat grey one: what the policy earns from the question alone. Its gap
+   * to the real images' accuracy is the perception the policy has.
+   */
+  blankImages?: boolean;
 }
 
 /** One split's results: greedy means of every reward (and the weighted total), and pass@k. */
@@ -24,6 +30,11 @@ export interface SplitEvaluation {
   passAt: Record<number, number>;
   /** Samples per task behind pass@k (0 without it). */
   samples: number;
+  /**
+   * Mean |shift| of the greedy answers' log-prob (nats, answer tag only) when the images are blanked;
+   * ~0 for a policy blind to its images. Absent with blank images or tasks without images.
+   */
+  imageReliance?: number;
 }
 
 /**
@@ -42,7 +53,9 @@ export async function evaluatePolicy(
   const results: SplitEvaluation[] = [];
   for (const split of splits) {
     const tasks: Task[] = [];
-    for await (const task of components.dataset.tasks(split, { limit: options.limit })) tasks.push(task);
+    for await (const task of components.dataset.tasks(split, { limit: options.limit })) {
+      tasks.push(options.blankImages === true ? blankTask(task) : task);
+    }
     if (tasks.length === 0) continue;
     const prompts = tasks.map((task) => renderPrompt(task));
     const greedyAnswers = await components.policy.generate(prompts, 1, {
@@ -77,7 +90,17 @@ export async function evaluatePolicy(
         passAtSplit[k] = correct.reduce((sum, c) => sum + passAtK(samples, c, k), 0) / tasks.length;
       }
     }
-    results.push({ split, tasks: tasks.length, greedy, passAt: passAtSplit, samples });
+    const result: SplitEvaluation = { split, tasks: tasks.length, greedy, passAt: passAtSplit, samples };
+    if (options.blankImages !== true) {
+      const reliance = await imageReliance(
+        components.policy,
+        renderPrompt,
+        tasks.map((task, i) => ({ task, text: greedyAnswers[i]![0]!.text })),
+        options.sampling.temperature,
+      );
+      if (reliance.answers > 0) result.imageReliance = reliance.meanAbsoluteShift;
+    }
+    results.push(result);
   }
   return results;
 }
@@ -104,6 +127,8 @@ export function evaluationMetrics(results: readonly SplitEvaluation[]): Record<s
     for (const [name, value] of Object.entries(result.greedy))
       metrics[`eval/${result.split}/${name}`] = value;
     for (const [k, value] of Object.entries(result.passAt)) metrics[`eval/${result.split}/pass@${k}`] = value;
+    if (result.imageReliance !== undefined)
+      metrics[`eval/${result.split}/image_reliance`] = result.imageReliance;
   }
   return metrics;
 }

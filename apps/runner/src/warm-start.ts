@@ -8,10 +8,15 @@ import type {
   ResolvedConfig,
   RunComponents,
   SupervisedExample,
+  Task,
   ValidatedConfig,
 } from '@ekipl/core';
 import { batchesOf } from './batches.js';
+import { imageReliance } from './image-reliance.js';
 import { version } from './version.js';
+
+/** Teacher answers the image-reliance figure is measured on at each warm-start report. */
+const relianceProbe = 16;
 
 /**
  * Supervised steps on a teacher sampler's answers (the warm start): one answer per task, from
@@ -54,28 +59,49 @@ export async function runWarmStart(
       Math.min(config.objective.maxCompletionLength, (await policy.completionRoom?.(prompt)) ?? Infinity);
     let dropped = 0;
     const examples: SupervisedExample[] = [];
+    const learnt: { task: Task; text: string }[] = [];
     for (const [i, request] of requests.entries()) {
       const limit = await room(request.prompt);
       for (const action of answers.actions[i] ?? []) {
         const tokens = policy.encode(action.text);
         if (tokens.length > limit) dropped++;
-        else examples.push({ prompt: request.prompt, tokens });
+        else {
+          examples.push({ prompt: request.prompt, tokens });
+          learnt.push({ task: request.task, text: action.text });
+        }
       }
     }
     droppedTotal += dropped;
+    const report = index % 25 === 0 || index === config.warmStart.steps;
     let loss = 'none (every answer skipped)';
+    let reliance = '';
     if (examples.length > 0) {
       const result = await policy.supervisedStep(examples, { learningRate: config.warmStart.learningRate });
       progress.lastUpdate = `warm-start step ${index}`;
       loss = result.loss.toFixed(3);
-      await appendFile(
-        metricsFile,
-        `${JSON.stringify({ warmStartStep: index, 'warmstart/loss': result.loss, 'warmstart/dropped_overlength': dropped })}\n`,
-      );
+      const metrics: Record<string, number> = {
+        warmStartStep: index,
+        'warmstart/loss': result.loss,
+        'warmstart/dropped_overlength': dropped,
+      };
+      if (report) {
+        // Does the policy read its images yet? The teacher's answers scored with and without them.
+        const shift = await imageReliance(
+          policy,
+          renderPrompt,
+          learnt.slice(0, relianceProbe),
+          config.objective.temperature,
+        );
+        if (shift.answers > 0) {
+          metrics['warmstart/image_reliance'] = shift.meanAbsoluteShift;
+          reliance = `, image reliance ${shift.meanAbsoluteShift.toFixed(3)} nats`;
+        }
+      }
+      await appendFile(metricsFile, `${JSON.stringify(metrics)}\n`);
     }
-    if (index % 25 === 0 || index === config.warmStart.steps) {
+    if (report) {
       log(
-        `warm start ${index}/${config.warmStart.steps}  loss ${loss} (imitating ${teacher.name}` +
+        `warm start ${index}/${config.warmStart.steps}  loss ${loss}${reliance} (imitating ${teacher.name}` +
           `${droppedTotal > 0 ? `; ${droppedTotal} answers longer than maxCompletionLength skipped so far` : ''})`,
       );
     }

@@ -1,9 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, definePlugin, formatAnswer, z } from '@ekipl/core';
+import { ConfigError, definePlugin, formatAnswer, type Prompt, z } from '@ekipl/core';
 import { createFakeDataset, createFakePolicy, createFakeTask } from '@ekipl/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
+import { answerSpan } from '../src/image-reliance.js';
 import { builtinPlugins, evaluateCheckpoint, evaluationTable } from '../src/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ekipl-eval-'));
@@ -64,8 +65,13 @@ prompt: { templates: { default: '{question}' } }
       expect([1, 2, 3, 4, 5].map((k) => Number(split.passAt[k]!.toFixed(12)))).toEqual([0.4, 0.7, 0.9, 1, 1]);
     }
     const table = evaluationTable(result).split('\n');
-    expect(table[0]).toBe('split  tasks  reward  format  accuracy  pass@1  pass@2  pass@3  pass@4  pass@5');
-    expect(table[1]).toBe('id     4      2.000   1.000   1.000     0.400   0.700   0.900   1.000   1.000');
+    // The scripted policy ignores its images: an image reliance of 0.
+    expect(table[0]).toBe(
+      'split  tasks  reward  format  accuracy  pass@1  pass@2  pass@3  pass@4  pass@5  image_reliance',
+    );
+    expect(table[1]).toBe(
+      'id     4      2.000   1.000   1.000     0.400   0.700   0.900   1.000   1.000   0.000',
+    );
   });
 
   it('an unknown split and pass@k without an accuracy reward are config errors', async () => {
@@ -90,5 +96,58 @@ prompt: { templates: { default: '{question}' } }
     expect((error as Error).message).toMatch(
       /tfjs\.yaml: policy: tfjs: checkpoint .*gone has no state\.json: not a checkpoint directory/,
     );
+  });
+});
+
+describe('perception: blank images and image reliance', () => {
+  // Reads the answer from its image when it has one, and is 1 nat per token less sure with a blank one.
+  const seeing = definePlugin({
+    kind: 'policy',
+    name: 'seeing',
+    options: z.strictObject({}),
+    create: () => {
+      const blank = (prompt: Prompt) => prompt.images.every((image) => image.data.length > 4);
+      const policy = createFakePolicy({
+        script: (prompt) => formatAnswer('counting.', blank(prompt) ? '0' : answerOf(prompt)),
+        positions: 64,
+      });
+      const score = policy.score.bind(policy);
+      policy.score = async (requests, which, temperature) => {
+        const scores = await score(requests, which, temperature);
+        return scores.map((row, i) => (blank(requests[i]!.prompt) ? row.map((value) => value - 1) : row));
+      };
+      return policy;
+    },
+  });
+  const seeingBuiltins = [
+    ...builtins,
+    { name: 'seeing', kind: 'policy' as const, packageName: 'test', load: async () => seeing },
+  ];
+
+  it('answerSpan finds the tokens inside the answer tag', () => {
+    const policy = createFakePolicy();
+    expect(answerSpan(policy, '<think>x</think><answer>12</answer>')).toEqual({ start: 24, end: 26 });
+    expect(answerSpan(policy, 'no tag')).toBeUndefined();
+  });
+
+  it('--blank-images evaluates the question alone; a policy that reads its images loses its accuracy and shows its reliance', async () => {
+    const file = join(scratch, 'seeing.yaml');
+    writeFileSync(
+      file,
+      'run: { evalLimit: 4 }\ndataset: { use: scenes }\npolicy: { use: seeing }\nprompt: { templates: { default: "{question}" } }\n',
+    );
+    const real = await evaluateCheckpoint({ config: file, builtins: seeingBuiltins });
+    expect(real.blankImages).toBe(false);
+    for (const split of real.splits) {
+      expect(split.greedy['accuracy']).toBe(1);
+      // Each answer is one digit: its log-prob moves by exactly 1 nat when the image is blanked.
+      expect(split.imageReliance).toBeCloseTo(1, 12);
+    }
+    const blank = await evaluateCheckpoint({ config: file, builtins: seeingBuiltins, blankImages: true });
+    expect(blank.blankImages).toBe(true);
+    for (const split of blank.splits) {
+      expect(split.greedy['accuracy']).toBe(0);
+      expect(split.imageReliance).toBeUndefined();
+    }
   });
 });

@@ -24,12 +24,16 @@ export interface EvalOptions {
   passAt?: readonly number[];
   /** `path=value` overrides of the config (`--set`). */
   overrides?: readonly string[];
+  /** Every image replaced by a flat grey one: what the question alone earns. */
+  blankImages?: boolean;
   builtins?: readonly BuiltinPlugin[];
 }
 
 export interface EvalResult {
   config: string;
   checkpoint: string | null;
+  /** The images were blanked (`--blank-images`). */
+  blankImages: boolean;
   splits: SplitEvaluation[];
 }
 
@@ -65,6 +69,7 @@ export async function evaluateCheckpoint(options: EvalOptions): Promise<EvalResu
       ...(options.passAt === undefined ? {} : { passAt: options.passAt }),
       sampling: settings.sampling,
       seed: resolved.config.run.seed,
+      blankImages: options.blankImages === true,
     });
     return {
       config: resolved.file ?? options.config,
@@ -72,6 +77,7 @@ export async function evaluateCheckpoint(options: EvalOptions): Promise<EvalResu
         checkpoint === null || isAbsolute(checkpoint)
           ? checkpoint
           : resolve(resolved.configDirectory, checkpoint),
+      blankImages: options.blankImages === true,
       splits,
     };
   } finally {
@@ -85,12 +91,20 @@ export function evaluationTable(result: EvalResult): string {
   const ks = [...new Set(result.splits.flatMap((split) => Object.keys(split.passAt).map(Number)))].sort(
     (a, b) => a - b,
   );
-  const header = ['split', 'tasks', ...greedyNames, ...ks.map((k) => `pass@${k}`)];
+  const reliance = result.splits.some((split) => split.imageReliance !== undefined);
+  const header = [
+    'split',
+    'tasks',
+    ...greedyNames,
+    ...ks.map((k) => `pass@${k}`),
+    ...(reliance ? ['image_reliance'] : []),
+  ];
   const rows = result.splits.map((split) => [
     split.split,
     String(split.tasks),
     ...greedyNames.map((name) => (split.greedy[name] ?? Number.NaN).toFixed(3)),
     ...ks.map((k) => (split.passAt[k] ?? Number.NaN).toFixed(3)),
+    ...(reliance ? [(split.imageReliance ?? Number.NaN).toFixed(3)] : []),
   ]);
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i]!.length)));
   return [header, ...rows]
@@ -128,7 +142,12 @@ export default defineCommand({
     out: {
       type: 'string',
       description:
-        "Where to write the results as JSON (default: the run's eval.json for <run>/checkpoint, else ./eval.json)",
+        "Where to write the results as JSON (default: the run's eval.json, or eval-blank.json, for <run>/checkpoint; else in the current folder)",
+    },
+    'blank-images': {
+      type: 'boolean',
+      description:
+        'Replace every image with a flat grey one: what the question alone earns (results in eval-blank.json)',
     },
     set: { type: 'string', description: 'Override a config field, path=value (repeatable)' },
   },
@@ -143,13 +162,15 @@ export default defineCommand({
         ...(limit === undefined ? {} : { limit: limit[0]! }),
         ...(passAt === undefined ? {} : { passAt }),
         overrides: setFlags(rawArgs),
+        blankImages: args['blank-images'] === true,
       });
+      const name = args['blank-images'] === true ? 'eval-blank.json' : 'eval.json';
       // Beside a run's checkpoint, eval.json lands in the run directory, where `ekipl report` finds it.
       const out = resolve(
         args.out ??
           (args.checkpoint !== undefined && basename(resolve(args.checkpoint)) === 'checkpoint'
-            ? join(dirname(resolve(args.checkpoint)), 'eval.json')
-            : 'eval.json'),
+            ? join(dirname(resolve(args.checkpoint)), name)
+            : name),
       );
       await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
       process.stdout.write(`${evaluationTable(result)}\n`);
