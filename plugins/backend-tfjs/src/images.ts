@@ -3,7 +3,19 @@ import type { TaskImage } from '@ekipl/core';
 import sharp from 'sharp';
 
 /**
- * Image pixels as the vision encoder reads them: resized to `size` x `size` RGB, in [0, 1], cut into
+ * How pixels are scaled for the vision encoder. `none`: in [0, 1]. `background`: each channel minus
+ * its median over the image (the background, on these scenes), times 4: a flat image is all zeros and
+ * an object stands out by its contrast. Raw [0, 1] pixels on a bright background gave every patch the
+ * same large offset; the tiny model then learnt the answer prior and ignored its images. A PyTorch probe of
+ * this architecture (answer-only targets, 6 min on one core, greedy on 500 id tasks, real against
+ * blanked images): raw pixels 0.43 / 0.38 at 32 px and 0.37 / 0.36 at 64 px; background at 32 px,
+ * 8 px patches, 0.49 / 0.39.
+ */
+export type ImageNormalisation = 'none' | 'background';
+
+/**
+ * Image pixels as the vision encoder reads them: resized to `size` x `size` RGB, scaled as
+ * `normalisation` says, cut into
  * `patch` x `patch` patches, each flattened as (row, column, channel): [patches, patch * patch * 3].
  * Decoded images are cached by content hash (the same task images come back every epoch), up to
  * `capacityBytes` per thread, oldest first out: a count bound let the cache of each thread grow by
@@ -17,6 +29,7 @@ export class ImagePatcher {
     readonly size: number,
     readonly patch: number,
     private readonly capacityBytes = 64 * 2 ** 20,
+    readonly normalisation: ImageNormalisation = 'none',
   ) {}
 
   /** Bytes of decoded images held (at most `capacityBytes`). */
@@ -42,6 +55,8 @@ export class ImagePatcher {
       .raw()
       .toBuffer();
     const result = new Float32Array(this.patchesPerImage * this.patchDimension);
+    const offset0 = this.normalisation === 'background' ? channelMedians(raw) : [0, 0, 0];
+    const scale = this.normalisation === 'background' ? 4 / 255 : 1 / 255;
     const perRow = this.size / this.patch;
     let offset = 0;
     for (let py = 0; py < perRow; py++) {
@@ -49,7 +64,7 @@ export class ImagePatcher {
         for (let y = 0; y < this.patch; y++) {
           for (let x = 0; x < this.patch; x++) {
             const pixel = ((py * this.patch + y) * this.size + px * this.patch + x) * 3;
-            for (let c = 0; c < 3; c++) result[offset++] = raw[pixel + c]! / 255;
+            for (let c = 0; c < 3; c++) result[offset++] = (raw[pixel + c]! - offset0[c]!) * scale;
           }
         }
       }
@@ -65,4 +80,19 @@ export class ImagePatcher {
     }
     return result;
   }
+}
+
+/** Median of each RGB channel of packed 8-bit pixels, by histogram. */
+function channelMedians(raw: Uint8Array): [number, number, number] {
+  const pixels = raw.length / 3;
+  const medians: number[] = [];
+  for (let c = 0; c < 3; c++) {
+    const histogram = new Uint32Array(256);
+    for (let i = c; i < raw.length; i += 3) histogram[raw[i]!]!++;
+    let seen = 0;
+    let value = 0;
+    while (value < 255 && seen + histogram[value]! <= pixels / 2) seen += histogram[value++]!;
+    medians.push(value);
+  }
+  return medians as [number, number, number];
 }

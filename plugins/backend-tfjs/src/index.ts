@@ -6,7 +6,7 @@ import { defaultTinyVlmConfig } from './tiny-vlm.js';
 
 export { type KernelAttentionOptions, KernelCache, kernelAttention } from './attention-kernel.js';
 export { type Engine, selectEngine } from './engine.js';
-export { ImagePatcher } from './images.js';
+export { type ImageNormalisation, ImagePatcher } from './images.js';
 export {
   AdamW,
   defaultOptimizerSettings,
@@ -93,6 +93,12 @@ export const tfjs = definePlugin({
         maxPositions: positive
           .default(defaultTinyVlmConfig.maxPositions)
           .describe('Longest sequence (prompt, image tokens and completion).'),
+        imageNormalisation: z
+          .enum(['none', 'background'])
+          .default(defaultTinyVlmConfig.imageNormalisation)
+          .describe(
+            "How pixels are scaled: `background` subtracts each channel's median (the background) and scales by 4, so objects stand out; `none` keeps [0, 1] (checkpoints from before this option).",
+          ),
       })
       .refine((size) => size.imageSize % size.patchSize === 0, {
         message: 'imageSize must be a multiple of patchSize',

@@ -120,7 +120,12 @@ export class TfjsPolicy implements PolicyBackend {
       parameters: this.parameterCount(),
     };
     this.optimizer = new AdamW(options.optimizer);
-    this.patcher = new ImagePatcher(options.config.imageSize, options.config.patchSize);
+    this.patcher = new ImagePatcher(
+      options.config.imageSize,
+      options.config.patchSize,
+      undefined,
+      options.config.imageNormalisation,
+    );
   }
 
   encode(text: string): number[] {
@@ -846,10 +851,15 @@ export class TfjsPolicy implements PolicyBackend {
     };
     if (state.format !== checkpointFormat)
       throw new EkiplError(`${directory}: not an ${checkpointFormat} checkpoint (format ${state.format})`);
+    // Checkpoints from before a config field existed were trained with its old behaviour.
+    const stored: TinyVlmConfig = {
+      ...state.config,
+      imageNormalisation: state.config.imageNormalisation ?? 'none',
+    };
     for (const key of Object.keys(this.options.config) as (keyof TinyVlmConfig)[]) {
-      if (state.config[key] !== this.options.config[key]) {
+      if (stored[key] !== this.options.config[key]) {
         throw new EkiplError(
-          `${directory}: checkpoint has ${key} = ${state.config[key]}, this model ${this.options.config[key]}`,
+          `${directory}: checkpoint has ${key} = ${stored[key]}, this model ${this.options.config[key]}`,
         );
       }
     }

@@ -26,6 +26,7 @@ import {
 } from './attention-kernel.js';
 // tfjs-core alone registers no gradients; the umbrella package would. We need them for training.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import type { ImageNormalisation } from './images.js';
 import { KernelDecoding } from './kernel-decoding.js';
 import { variableOf } from './variables.js';
 
@@ -46,6 +47,8 @@ export interface TinyVlmConfig {
   maxPositions: number;
   vocabularySize: number;
   ropeBase: number;
+  /** How pixels are scaled before the patch embedding (checkpoints without the field: `none`). */
+  imageNormalisation: ImageNormalisation;
 }
 
 export const defaultTinyVlmConfig: TinyVlmConfig = {
@@ -61,6 +64,7 @@ export const defaultTinyVlmConfig: TinyVlmConfig = {
   maxPositions: 1024,
   vocabularySize: 260,
   ropeBase: 10_000,
+  imageNormalisation: 'background',
 };
 
 export const hiddenSize = (dimension: number) => Math.floor((8 * dimension) / 3);

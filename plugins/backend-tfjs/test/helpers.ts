@@ -45,9 +45,24 @@ export async function solidPng(color: string, size = 16): Promise<Uint8Array> {
   );
 }
 
+/** A `color` square on a grey background: something to see once the background is subtracted. */
+export async function scenePng(color: string, size = 16): Promise<Uint8Array> {
+  const square = await sharp({
+    create: { width: size / 2, height: size / 2, channels: 3, background: color },
+  })
+    .png()
+    .toBuffer();
+  return new Uint8Array(
+    await sharp({ create: { width: size, height: size, channels: 3, background: '#c8c8c8' } })
+      .composite([{ input: square, left: size / 4, top: size / 8 }])
+      .png()
+      .toBuffer(),
+  );
+}
+
 export async function testPrompts(): Promise<Prompt[]> {
-  const red = { data: await solidPng('#ff0000'), mediaType: 'image/png' };
-  const blue = { data: await solidPng('#0000ff'), mediaType: 'image/png' };
+  const red = { data: await scenePng('#ff0000'), mediaType: 'image/png' };
+  const blue = { data: await scenePng('#0000ff'), mediaType: 'image/png' };
   return [
     { system: '', user: 'How many?', images: [red] },
     { system: '', user: 'Which changed between the two?', images: [red, blue] },

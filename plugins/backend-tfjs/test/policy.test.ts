@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { EkiplError, type ObjectiveSettings, Random, type TrainBatch } from '@ekipl/core';
 import { objectiveConformance } from '@ekipl/testkit';
 import * as tf from '@tensorflow/tfjs-core';
+import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, ImagePatcher, parameterShapes, sampleToken } from '../src/index.js';
 import { smallConfig, smallPolicy, solidPng, testPrompts } from './helpers.js';
@@ -305,5 +306,30 @@ describe('ImagePatcher', () => {
     expect(patcher.bytes).toBe(3 * imageBytes);
     expect(await patcher.patches(images[4]!)).toBe(await patcher.patches(images[4]!));
     expect(await patcher.patches(images[0]!)).not.toBe(first); // evicted, decoded again
+  });
+
+  it('background normalisation: each channel minus its median, times 4 / 255; a flat image is all zeros', async () => {
+    // A 16 px grey (200) image with an 8 x 8 red square in its top-left quarter: the median is the grey.
+    const square = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#ff0000' } })
+      .png()
+      .toBuffer();
+    const scene = new Uint8Array(
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: '#c8c8c8' } })
+        .composite([{ input: square, left: 0, top: 0 }])
+        .png()
+        .toBuffer(),
+    );
+    const background = new ImagePatcher(16, 8, undefined, 'background');
+    const patches = await background.patches({ data: scene, mediaType: 'image/png' });
+    // Patch 0 is the red square: (255 - 200) x 4 / 255, (0 - 200) x 4 / 255, twice; patch 1 is grey: 0.
+    expect(patches[0]).toBeCloseTo((55 * 4) / 255, 6);
+    expect(patches[1]).toBeCloseTo((-200 * 4) / 255, 6);
+    expect(patches[2]).toBeCloseTo((-200 * 4) / 255, 6);
+    expect(patches.slice(192, 384).every((value) => value === 0)).toBe(true);
+    const raw = await new ImagePatcher(16, 8).patches({ data: scene, mediaType: 'image/png' });
+    expect(raw[0]).toBeCloseTo(1, 6);
+    expect(raw[192]).toBeCloseTo(200 / 255, 6);
+    const flat = await background.patches({ data: await solidPng('#336699'), mediaType: 'image/png' });
+    expect(flat.every((value) => value === 0)).toBe(true);
   });
 });
