@@ -1,12 +1,27 @@
 import { availableParallelism } from 'node:os';
 import { definePlugin, z } from '@ekipl/core';
+import { defaultTinyVlmConfig, tinyVlmSizeSchema } from '@ekipl/tiny-vlm';
 import { selectEngine } from './engine.js';
 import { TfjsPolicy } from './policy.js';
-import { defaultTinyVlmConfig } from './tiny-vlm.js';
 
+// The model's definition lives in @ekipl/tiny-vlm (shared with other backends); re-exported for users of this one.
+export {
+  decodeSafetensors,
+  decodeTokens,
+  defaultTinyVlmConfig,
+  encodeCompletion,
+  encodePrompt,
+  encodeSafetensors,
+  type ImageNormalisation,
+  ImagePatcher,
+  parameterShapes,
+  sampleToken,
+  specialTokens,
+  type TinyVlmConfig,
+  vocabularySize,
+} from '@ekipl/tiny-vlm';
 export { type KernelAttentionOptions, KernelCache, kernelAttention } from './attention-kernel.js';
 export { type Engine, selectEngine } from './engine.js';
-export { type ImageNormalisation, ImagePatcher } from './images.js';
 export {
   AdamW,
   defaultOptimizerSettings,
@@ -14,21 +29,12 @@ export {
   scheduledLearningRate,
 } from './optimizer.js';
 export {
-  sampleToken,
   TfjsPolicy,
   type TfjsPolicyOptions,
   type ThreadMemory,
 } from './policy.js';
 export { PolicyWorkerError } from './replicas.js';
-export { decodeSafetensors, encodeSafetensors } from './safetensors.js';
-export {
-  type AttentionImplementation,
-  defaultTinyVlmConfig,
-  parameterShapes,
-  TinyVlm,
-  type TinyVlmConfig,
-} from './tiny-vlm.js';
-export { decodeTokens, encodeCompletion, encodePrompt, specialTokens, vocabularySize } from './tokenizer.js';
+export { type AttentionImplementation, TinyVlm } from './tiny-vlm.js';
 
 const positive = z.int().positive();
 
@@ -59,58 +65,7 @@ export const tfjs = definePlugin({
       .describe(
         "Threads sharing each batch (data parallel, a model copy each): `auto` = the machine's cores, at most 4. Results equal one thread's up to float rounding; samples are the same.",
       ),
-    size: z
-      .strictObject({
-        dimension: positive
-          .default(defaultTinyVlmConfig.dimension)
-          .describe('Width of the language model (token embeddings).'),
-        layers: positive
-          .default(defaultTinyVlmConfig.layers)
-          .describe('Transformer layers of the language model.'),
-        heads: positive
-          .default(defaultTinyVlmConfig.heads)
-          .describe('Attention heads of the language model.'),
-        visionDimension: positive
-          .default(defaultTinyVlmConfig.visionDimension)
-          .describe('Width of the vision encoder.'),
-        visionLayers: z
-          .int()
-          .nonnegative()
-          .default(defaultTinyVlmConfig.visionLayers)
-          .describe(
-            'Transformer layers of the vision encoder (0: patches projected straight into the language model).',
-          ),
-        visionHeads: positive
-          .default(defaultTinyVlmConfig.visionHeads)
-          .describe('Attention heads of the vision encoder.'),
-        imageSize: positive
-          .default(defaultTinyVlmConfig.imageSize)
-          .describe('Images are resized to this square side, in pixels.'),
-        patchSize: positive
-          .default(defaultTinyVlmConfig.patchSize)
-          .describe('Side of the square image patches (one token each).'),
-        maxImages: positive.default(defaultTinyVlmConfig.maxImages).describe('Most images per prompt.'),
-        maxPositions: positive
-          .default(defaultTinyVlmConfig.maxPositions)
-          .describe('Longest sequence (prompt, image tokens and completion).'),
-        imageNormalisation: z
-          .enum(['none', 'background'])
-          .default(defaultTinyVlmConfig.imageNormalisation)
-          .describe(
-            "How pixels are scaled: `background` subtracts each channel's median (the background) and scales by 4, so objects stand out; `none` keeps [0, 1] (checkpoints from before this option).",
-          ),
-      })
-      .refine((size) => size.imageSize % size.patchSize === 0, {
-        message: 'imageSize must be a multiple of patchSize',
-      })
-      .refine((size) => (size.dimension / size.heads) % 2 === 0, {
-        message: 'dimension / heads must be an even integer',
-      })
-      .refine((size) => size.visionDimension % size.visionHeads === 0, {
-        message: 'visionDimension must be a multiple of visionHeads',
-      })
-      .prefault({})
-      .describe('Model sizes; defaults train on two CPU cores.'),
+    size: tinyVlmSizeSchema,
     maxPromptTokens: positive
       .default(64)
       .describe(

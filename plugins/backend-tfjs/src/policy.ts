@@ -20,18 +20,27 @@ import {
   type TrainBatch,
   type TrainStepResult,
 } from '@ekipl/core';
-import * as tf from '@tensorflow/tfjs-core';
-import { pooledKernelBytes } from './attention-kernel.js';
-import { ImagePatcher } from './images.js';
-import { KernelDecoding } from './kernel-decoding.js';
 import {
   completionGrid,
-  decoderInputs,
+  decodeTokens,
+  encodeCompletion,
+  encodePrompt,
+  encodeSafetensors,
   type GroupLayout,
   groupByImages,
+  ImagePatcher,
+  type NamedTensor,
   readCompletions,
+  readSafetensors,
   type SequenceInput,
-} from './layout.js';
+  sampleToken,
+  specialTokens,
+  writeFileAtomically,
+} from '@ekipl/tiny-vlm';
+import * as tf from '@tensorflow/tfjs-core';
+import { pooledKernelBytes } from './attention-kernel.js';
+import { decoderInputs } from './decoder-inputs.js';
+import { KernelDecoding } from './kernel-decoding.js';
 import { type ObjectiveTensors, objectiveLoss } from './objective-loss.js';
 import { AdamW, type OptimizerSettings } from './optimizer.js';
 import {
@@ -41,7 +50,6 @@ import {
   type ShardTerms,
   splitRanges,
 } from './replicas.js';
-import { encodeSafetensors, type NamedTensor, readSafetensors, writeFileAtomically } from './safetensors.js';
 import {
   type AttentionImplementation,
   type Cache,
@@ -50,7 +58,6 @@ import {
   TinyVlm,
   type TinyVlmConfig,
 } from './tiny-vlm.js';
-import { decodeTokens, encodeCompletion, encodePrompt, specialTokens } from './tokenizer.js';
 import { assignValues, variableOf } from './variables.js';
 
 export interface TfjsPolicyOptions {
@@ -952,78 +959,4 @@ function disposeCache(cache: Cache): void {
 
 function disposePrepared(prepared: { tensors: ObjectiveTensors }[]): void {
   for (const { tensors } of prepared) tf.dispose(Object.values(tensors));
-}
-
-/**
- * Draws the next token from softmax(logits / T) restricted by top-k, then top-p over the top-k
- * renormalised (as Hugging Face and vLLM apply them). Returns its log-prob under the full tempered
- * distribution (what every log-prob in ekipl is, and what the PPO ratio uses), its log-prob under the
- * truncated distribution it was drawn from (the policy's proposal density), and that full
- * distribution's entropy. Without top-k / top-p the draw walks the tokens in id order; with them, in
- * order of probability (ties: lower id first).
- */
-export function sampleToken(
-  logits: ArrayLike<number>,
-  sampling: SamplingSettings,
-  random: Random,
-): { token: number; logProb: number; samplingLogProb: number; entropy: number } {
-  const count = logits.length;
-  const scaled = new Float64Array(count);
-  let max = -Infinity;
-  for (let token = 0; token < count; token++) {
-    scaled[token] = logits[token]! / sampling.temperature;
-    if (scaled[token]! > max) max = scaled[token]!;
-  }
-  const weights = new Float64Array(count);
-  let total = 0;
-  for (let token = 0; token < count; token++) {
-    weights[token] = Math.exp(scaled[token]! - max);
-    total += weights[token]!;
-  }
-  const logTotal = Math.log(total) + max;
-  let entropy = 0;
-  for (let token = 0; token < count; token++) {
-    const probability = weights[token]! / total;
-    if (probability > 0) entropy -= probability * (scaled[token]! - logTotal);
-  }
-  // Sorting is only needed to truncate: a per-token sort of the vocabulary was most of a decode step.
-  let candidates: ArrayLike<number> | undefined;
-  let keptMass = total;
-  if ((sampling.topK > 0 && sampling.topK < count) || sampling.topP < 1) {
-    let order = Array.from({ length: count }, (_, token) => token).sort(
-      (a, b) => weights[b]! - weights[a]! || a - b,
-    );
-    if (sampling.topK > 0) order = order.slice(0, sampling.topK);
-    if (sampling.topP < 1) {
-      // Shares of what top-k kept, not of the whole vocabulary.
-      const topKMass = order.reduce((sum, token) => sum + weights[token]!, 0);
-      let mass = 0;
-      let kept = 0;
-      while (kept < order.length) {
-        mass += weights[order[kept]!]! / topKMass;
-        kept++;
-        if (mass >= sampling.topP) break;
-      }
-      order = order.slice(0, kept);
-    }
-    keptMass = order.reduce((sum, token) => sum + weights[token]!, 0);
-    candidates = order;
-  }
-  const length = candidates?.length ?? count;
-  let draw = random.float() * keptMass;
-  let token = candidates === undefined ? count - 1 : candidates[length - 1]!;
-  for (let i = 0; i < length; i++) {
-    const candidate = candidates === undefined ? i : candidates[i]!;
-    draw -= weights[candidate]!;
-    if (draw < 0) {
-      token = candidate;
-      break;
-    }
-  }
-  return {
-    token,
-    logProb: scaled[token]! - logTotal,
-    samplingLogProb: Math.log(weights[token]! / keptMass),
-    entropy,
-  };
 }

@@ -15,7 +15,6 @@
  * split tensor, and attention runs in the SIMD kernel (attention-kernel.ts) unless the engine is native.
  * Generation on the kernel runs the decoder in kernel-decoding.ts, which mirrors `block` below.
  */
-import { Random } from '@ekipl/core';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type KernelAttentionOptions,
@@ -26,48 +25,11 @@ import {
 } from './attention-kernel.js';
 // tfjs-core alone registers no gradients; the umbrella package would. We need them for training.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import type { ImageNormalisation } from './images.js';
+import { initialValues, type TinyVlmConfig } from '@ekipl/tiny-vlm';
 import { KernelDecoding } from './kernel-decoding.js';
 import { variableOf } from './variables.js';
 
-export interface TinyVlmConfig {
-  /** Decoder width. */
-  dimension: number;
-  layers: number;
-  heads: number;
-  visionDimension: number;
-  visionLayers: number;
-  visionHeads: number;
-  /** Images are resized to imageSize x imageSize and cut into patchSize x patchSize patches. */
-  imageSize: number;
-  patchSize: number;
-  /** Images a prompt may carry (the learned image-index embedding has one row each). */
-  maxImages: number;
-  /** Longest sequence (image tokens + prompt + completion) the rotary table covers. */
-  maxPositions: number;
-  vocabularySize: number;
-  ropeBase: number;
-  /** How pixels are scaled before the patch embedding (checkpoints without the field: `none`). */
-  imageNormalisation: ImageNormalisation;
-}
-
-export const defaultTinyVlmConfig: TinyVlmConfig = {
-  dimension: 128,
-  layers: 4,
-  heads: 4,
-  visionDimension: 96,
-  visionLayers: 2,
-  visionHeads: 3,
-  imageSize: 64,
-  patchSize: 8,
-  maxImages: 4,
-  maxPositions: 1024,
-  vocabularySize: 260,
-  ropeBase: 10_000,
-  imageNormalisation: 'background',
-};
-
-export const hiddenSize = (dimension: number) => Math.floor((8 * dimension) / 3);
+export type { TinyVlmConfig } from '@ekipl/tiny-vlm';
 
 // ---------------------------------------------------------------------------------------------- ops
 
@@ -131,58 +93,14 @@ function rotateHalfMatrix(headDimension: number): tf.Tensor2D {
 
 export type ModelParameters = Map<string, tf.Variable>;
 
-/** Parameter names (as stored in safetensors) and shapes; dense weights are [in, out]. */
-export function parameterShapes(config: TinyVlmConfig): [string, number[]][] {
-  const shapes: [string, number[]][] = [];
-  const block = (prefix: string, width: number) => {
-    const hidden = hiddenSize(width);
-    shapes.push(
-      [`${prefix}.attn_norm.weight`, [width]],
-      [`${prefix}.attn.q.weight`, [width, width]],
-      [`${prefix}.attn.k.weight`, [width, width]],
-      [`${prefix}.attn.v.weight`, [width, width]],
-      [`${prefix}.attn.o.weight`, [width, width]],
-      [`${prefix}.mlp_norm.weight`, [width]],
-      [`${prefix}.mlp.gate.weight`, [width, hidden]],
-      [`${prefix}.mlp.up.weight`, [width, hidden]],
-      [`${prefix}.mlp.down.weight`, [hidden, width]],
-    );
-  };
-  const patches = (config.imageSize / config.patchSize) ** 2;
-  shapes.push(
-    ['vision.patch.weight', [config.patchSize * config.patchSize * 3, config.visionDimension]],
-    ['vision.position', [patches, config.visionDimension]],
-    ['vision.image_index', [config.maxImages, config.visionDimension]],
-  );
-  for (let i = 0; i < config.visionLayers; i++) block(`vision.blocks.${i}`, config.visionDimension);
-  shapes.push(
-    ['vision.norm.weight', [config.visionDimension]],
-    ['projector.weight', [config.visionDimension, config.dimension]],
-  );
-  shapes.push(['embed.weight', [config.vocabularySize, config.dimension]]);
-  for (let i = 0; i < config.layers; i++) block(`blocks.${i}`, config.dimension);
-  shapes.push(['norm.weight', [config.dimension]]);
-  return shapes;
-}
-
-/** Seeded initialisation: normal(0, 0.02), output projections scaled by 1/sqrt(2 layers), norms 1. */
+/** Seeded initialisation (`initialValues`), as tfjs variables. */
 export function initialParameters(config: TinyVlmConfig, seed: number): ModelParameters {
-  const random = Random.fromSeed(seed).split('tiny-vlm', 'init');
   const parameters: ModelParameters = new Map();
-  for (const [name, shape] of parameterShapes(config)) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(size);
-    if (name.endsWith('norm.weight')) values.fill(1);
-    else {
-      const layers = name.startsWith('vision.') ? config.visionLayers : config.layers;
-      const scale =
-        name.endsWith('.o.weight') || name.endsWith('.down.weight') ? 0.02 / Math.sqrt(2 * layers) : 0.02;
-      for (let i = 0; i < size; i++) values[i] = scale * random.normal();
-    }
+  for (const [name, { shape, data }] of initialValues(config, seed)) {
     // tfjs variable names are global; ours live in the map, so two models can share a process.
     parameters.set(
       name,
-      variableOf(() => tf.tensor(values, shape), true),
+      variableOf(() => tf.tensor(data, shape), true),
     );
   }
   return parameters;

@@ -1,5 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
-import type { DecoderInputs } from './tiny-vlm.js';
 import { specialTokens } from './tokenizer.js';
 
 /** One sequence to lay out: prompt tokens (<bos> first), completion tokens, and each image's patches. */
@@ -107,20 +105,6 @@ function layout(
     promptLength,
     completionStart,
     completionLength,
-  };
-}
-
-/** The group as model inputs (tensors; dispose them, or create them inside tf.tidy). */
-export function decoderInputs(group: GroupLayout, patchDimension: number): DecoderInputs {
-  const length = group.imageTokens + group.textLength;
-  return {
-    ...(group.patches === undefined
-      ? {}
-      : { patches: tf.tensor2d(group.patches, [group.patches.length / patchDimension, patchDimension]) }),
-    images: group.images,
-    tokens: tf.tensor2d(group.tokens, [group.batch, group.textLength], 'int32'),
-    positions: tf.tensor2d(group.positions, [group.batch, length], 'int32'),
-    keyValid: tf.tensor2d(group.keyValid, [group.batch, length]),
   };
 }
 
