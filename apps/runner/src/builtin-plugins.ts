@@ -42,6 +42,7 @@ export const builtinPlugins: readonly BuiltinPlugin[] = [
   builtin('synthetic-spatial', 'dataset', '@ekipl/datasets', async () => (await datasets()).syntheticSpatial),
   builtin('reason-rft', 'dataset', '@ekipl/datasets', async () => (await datasets()).reasonRft),
   builtin('tfjs', 'policy', '@ekipl/backend-tfjs', async () => (await import('@ekipl/backend-tfjs')).tfjs),
+  builtin('onnx', 'policy', '@ekipl/backend-onnx', async () => (await import('@ekipl/backend-onnx')).onnx),
   builtin('oracle', 'auxiliary', '@ekipl/aux-oracle', async () => (await import('@ekipl/aux-oracle')).oracle),
   builtin(
     'openai',

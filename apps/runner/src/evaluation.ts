@@ -31,8 +31,8 @@ export interface SplitEvaluation {
   /** Samples per task behind pass@k (0 without it). */
   samples: number;
   /**
-   * Mean |shift| of the greedy answers' log-prob (nats, answer tag only) when the images are blanked;
-   * ~0 for a policy blind to its images. Absent with blank images or tasks without images.
+   * Mean |shift| of the greedy answers' log-prob (nats, the whole completion) when the images are
+   * blanked; ~0 for a policy blind to its images. Absent with blank images or tasks without images.
    */
   imageReliance?: number;
 }

@@ -16,34 +16,20 @@ export function blankTask(task: Task): Task {
   return { ...task, images: task.images.map(() => blankImage) };
 }
 
-/**
- * Token range [start, end) of the text inside `<answer>...</answer>` in `text`'s completion tokens, or
- * undefined without a closed answer tag. Found by encoding prefixes, so it holds for any tokenizer
- * whose tokens of a prefix are a prefix of the text's (byte-level ones are).
- */
-export function answerSpan(policy: PolicyBackend, text: string): { start: number; end: number } | undefined {
-  const open = text.lastIndexOf('<answer>');
-  const close = text.indexOf('</answer>', open);
-  if (open < 0 || close < 0) return undefined;
-  const tokensOf = (prefix: string) => policy.encode(prefix).length - 1; // without end-of-sequence
-  const start = tokensOf(text.slice(0, open + '<answer>'.length));
-  const end = tokensOf(text.slice(0, close));
-  return end > start ? { start, end } : undefined;
-}
-
 export interface ImageReliance {
-  /** Mean over answers of |log p(answer | images) - log p(answer | blank images)|, in nats. */
+  /** Mean over texts of |log p(text | images) - log p(text | blank images)|, in nats. */
   meanAbsoluteShift: number;
   /** Mean of the signed shift: > 0 when the real images make the answers more likely. */
   meanShift: number;
-  /** Answers with an answer tag that were scored. */
+  /** Texts scored (those of tasks with images). */
   answers: number;
 }
 
 /**
- * How much the policy's answers depend on its images: each text's answer-span log-prob (teacher
- * forced, at `temperature`) with the task's images and with them blanked. A policy that ignores its
- * images gives ~0: the symptom of a warm start that learnt the answer prior, not perception.
+ * How much the policy's answers depend on its images: each whole completion's log-prob (teacher
+ * forced, at `temperature`) with the task's images and with them blanked. The whole text, not only the
+ * answer tag: a policy that reasons first reads the image while writing its reasoning (the count), and
+ * its answer then follows from the text. A policy that ignores its images gives ~0.
  */
 export async function imageReliance(
   policy: PolicyBackend,
@@ -51,9 +37,7 @@ export async function imageReliance(
   items: readonly { task: Task; text: string }[],
   temperature: number,
 ): Promise<ImageReliance> {
-  const scored = items
-    .map((item) => ({ ...item, span: answerSpan(policy, item.text) }))
-    .filter((item) => item.span !== undefined && item.task.images.length > 0);
+  const scored = items.filter((item) => item.task.images.length > 0);
   if (scored.length === 0) return { meanAbsoluteShift: 0, meanShift: 0, answers: 0 };
   const requests = (blank: boolean) =>
     scored.map(({ task, text }) => ({
@@ -64,9 +48,9 @@ export async function imageReliance(
   const blank = await policy.score(requests(true), 'current', temperature);
   let absolute = 0;
   let signed = 0;
-  scored.forEach(({ span }, i) => {
+  scored.forEach((_, i) => {
     let shift = 0;
-    for (let t = span!.start; t < span!.end; t++) shift += real[i]![t]! - blank[i]![t]!;
+    for (let t = 0; t < real[i]!.length; t++) shift += real[i]![t]! - blank[i]![t]!;
     absolute += Math.abs(shift);
     signed += shift;
   });

@@ -72,7 +72,7 @@ describe('publishing', () => {
     }
   }, 300_000);
 
-  it('a third-party plugin, packed and installed with the CLI into a fresh folder, is listed, validates and trains', () => {
+  it('a third-party plugin, packed and installed with the CLI into a fresh folder, is listed, validates and trains', async () => {
     const tarballs = join(scratch, 'tarballs');
     mkdirSync(tarballs);
     const packed: PackedPackage[] = [...folders.values()].map((folder) => packPackage(folder, tarballs));
@@ -85,7 +85,7 @@ describe('publishing', () => {
       recursive: true,
       filter: (source) => !/[/\\](node_modules|dist)$/.test(source) && !source.endsWith('.tgz'),
     });
-    writeOfflineProject(plugin, {
+    await writeOfflineProject(plugin, {
       packed: [byName('@ekipl/core'), byName('@ekipl/testkit')],
       repositoryLockfile,
       manifest: JSON.parse(readFileSync(join(plugin, 'package.json'), 'utf8')),
@@ -100,7 +100,7 @@ describe('publishing', () => {
     // the plugin by package name.
     const project = join(scratch, 'project');
     mkdirSync(project);
-    writeOfflineProject(project, { packed, repositoryLockfile });
+    await writeOfflineProject(project, { packed, repositoryLockfile });
     npm(['ci', '--offline', '--no-audit', '--no-fund'], project);
     writeFileSync(
       join(project, 'run.yaml'),

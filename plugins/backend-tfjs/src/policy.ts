@@ -9,6 +9,7 @@ import {
   type PolicyBackend,
   type PolicyCapabilities,
   type PolicySample,
+  type PolicySnapshot,
   type Prompt,
   Random,
   type SamplingSettings,
@@ -685,6 +686,25 @@ export class TfjsPolicy implements PolicyBackend {
       kernelBytes: pooledKernelBytes(),
       imageCacheBytes: this.patcher.bytes,
     };
+  }
+
+  /** The model for inference, for a rollout backend (`restore`). */
+  snapshot(): PolicySnapshot {
+    return {
+      format: checkpointFormat,
+      settings: { config: this.options.config, maxPromptTokens: this.options.maxPromptTokens },
+      tensors: this.weights(),
+    };
+  }
+
+  /** The current weights by parameter name (copies): what another backend running the same model syncs to. */
+  weights(): Map<string, { data: Float32Array; shape: number[] }> {
+    return new Map(
+      [...this.parameters].map(([name, parameter]) => [
+        name,
+        { data: parameter.dataSync() as Float32Array, shape: parameter.shape },
+      ]),
+    );
   }
 
   /** Replaces the weights (parameter order); a replica's copy. */

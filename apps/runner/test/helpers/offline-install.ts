@@ -1,14 +1,27 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 
 /**
  * Installing packed tarballs into a fresh folder without the network: npm needs every dependency's
  * registry metadata to resolve version ranges, and a test may not fetch it. So the folder gets a
  * package-lock.json written here: the tarballs as `file:` entries, and every third-party package they
- * need copied from the repository's own lockfile (same versions, same integrity), which `npm ci
- * --offline` installs from the npm cache that the repository's own `npm ci` filled.
+ * need copied from the repository's own lockfile (same versions), each pointing at a tarball file
+ * in the folder taken from the npm cache by its integrity (the repository's `npm ci` filled it), or,
+ * where the cache lost it, packed from the repository's installed copy. `npm ci --offline` then reads
+ * only files.
  */
 
 type LockEntry = Record<string, unknown> & {
@@ -65,8 +78,9 @@ export interface OfflineProject {
 }
 
 /** Writes package.json and package-lock.json in `folder` for `npm ci --offline`. */
-export function writeOfflineProject(folder: string, project: OfflineProject): void {
+export async function writeOfflineProject(folder: string, project: OfflineProject): Promise<void> {
   const { packed } = project;
+  const repositoryRoot = dirname(project.repositoryLockfile);
   const repositoryLock = JSON.parse(readFileSync(project.repositoryLockfile, 'utf8')) as {
     packages: Record<string, LockEntry>;
   };
@@ -139,6 +153,14 @@ export function writeOfflineProject(folder: string, project: OfflineProject): vo
     if (copied.has(target)) continue;
     copied.add(target);
     const { dev: _dev, devOptional, peer: _peer, ...entry } = repositoryPackages[location]!;
+    // The tarball itself, taken from the npm cache by its integrity and given as a file: an offline
+    // install then asks neither the registry nor the cache's record of a URL.
+    if (typeof entry['integrity'] === 'string' && typeof entry.version === 'string') {
+      Object.assign(
+        entry,
+        await localTarball(folder, repositoryRoot, location, entry.version, entry['integrity']),
+      );
+    }
     packages[target] = devOptional === true ? { ...entry, optional: true } : entry;
     enqueue(location, entry);
   }
@@ -176,6 +198,52 @@ function relocate(location: string, workspaceLocation: ReadonlyMap<string, strin
       return `node_modules/${name}${location.slice(folder.length)}`;
   }
   return location;
+}
+
+// npm's cache and its own content-addressed cache library, located without running npm (whose config
+// commands refuse to run inside a workspace): from the environment npm gives scripts, else the defaults.
+const npmCache = join(process.env['npm_config_cache'] ?? join(homedir(), '.npm'), '_cacache');
+const npmRoot =
+  process.env['npm_execpath']?.includes('npm-cli') === true
+    ? dirname(dirname(process.env['npm_execpath']))
+    : join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm');
+const cacache = createRequire(join(npmRoot, 'package.json'))('cacache') as {
+  get: { byDigest(cache: string, integrity: string): Promise<Buffer> };
+};
+
+/**
+ * A third-party package's tarball as a file in the project: from the npm cache by its integrity, else
+ * (a cache missing its content) packed from the repository's installed copy. Returns the lockfile's
+ * `resolved` and `integrity` for it; nothing for another platform's optional package.
+ */
+async function localTarball(
+  folder: string,
+  repositoryRoot: string,
+  location: string,
+  version: string,
+  integrity: string,
+): Promise<{ resolved: string; integrity: string } | undefined> {
+  const name = location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length);
+  const file = join('.offline-tarballs', `${name.replace('/', '__')}-${version}.tgz`);
+  mkdirSync(join(folder, '.offline-tarballs'), { recursive: true });
+  try {
+    writeFileSync(join(folder, file), await cacache.get.byDigest(npmCache, integrity));
+    return { resolved: `file:${file}`, integrity };
+  } catch {
+    // Another platform's optional binary: neither cached nor installed here, and skipped by npm ci.
+    if (!existsSync(join(repositoryRoot, location))) return undefined;
+    const staging = mkdtempSync(join(tmpdir(), 'ekipl-package-'));
+    cpSync(join(repositoryRoot, location), join(staging, 'package'), {
+      recursive: true,
+      filter: (source) => !source.slice(join(repositoryRoot, location).length).includes('node_modules'),
+    });
+    execFileSync('tar', ['-czf', join(folder, file), '-C', staging, 'package']);
+    rmSync(staging, { recursive: true, force: true });
+    const digest = createHash('sha512')
+      .update(readFileSync(join(folder, file)))
+      .digest('base64');
+    return { resolved: `file:${file}`, integrity: `sha512-${digest}` };
+  }
 }
 
 function pick(entry: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {

@@ -172,4 +172,25 @@ export interface PolicyBackend {
   /** Restore what `save` wrote; training continues exactly. */
   load?(directory: string): Promise<void>;
   dispose?(): Promise<void>;
+
+  /**
+   * The model's state for inference (format, settings, weights), to hand to another backend running
+   * the same model: what a `rollout:` backend is synced with after every update. Optional.
+   */
+  snapshot?(): PolicySnapshot | Promise<PolicySnapshot>;
+  /**
+   * Take over a snapshot: the model becomes the one it describes (architecture and weights). Throws for
+   * a format this backend does not run. Optional: backends that can serve as `rollout:` implement it.
+   */
+  restore?(snapshot: PolicySnapshot): Promise<void>;
+}
+
+/** A model's state for inference, as one backend hands it to another. */
+export interface PolicySnapshot {
+  /** Which model (`ekipl-tiny-vlm/1`); a backend refuses formats it does not run. */
+  format: string;
+  /** The model's settings as its format defines them (architecture, prompt limit). */
+  settings: Record<string, unknown>;
+  /** Every weight by name, float32, row-major. */
+  tensors: ReadonlyMap<string, { data: Float32Array; shape: number[] }>;
 }

@@ -1,0 +1,183 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OnnxPolicy, onnx } from '@ekipl/backend-onnx';
+import {
+  defaultOptimizerSettings,
+  defaultTinyVlmConfig,
+  selectEngine,
+  TfjsPolicy,
+} from '@ekipl/backend-tfjs';
+import type { Prompt, ScoreRequest } from '@ekipl/core';
+import { instantiatePlugin } from '@ekipl/testkit';
+import { initialValues } from '@ekipl/tiny-vlm';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The ONNX backend against the tfjs one, on the same weights: it lives here because the runner is the
+// package that depends on both (a plugin never imports another).
+const config = {
+  ...defaultTinyVlmConfig,
+  dimension: 32,
+  layers: 2,
+  heads: 2,
+  visionDimension: 24,
+  visionLayers: 1,
+  visionHeads: 2,
+  imageSize: 16,
+  patchSize: 8,
+  maxPositions: 256,
+};
+const scratch = mkdtempSync(join(tmpdir(), 'ekipl-onnx-'));
+let tfjs: TfjsPolicy;
+let prompts: Prompt[];
+let requests: ScoreRequest[];
+
+async function scene(color: string): Promise<Uint8Array> {
+  const square = await sharp({ create: { width: 8, height: 8, channels: 3, background: color } })
+    .png()
+    .toBuffer();
+  return new Uint8Array(
+    await sharp({ create: { width: 16, height: 16, channels: 3, background: '#c8c8c8' } })
+      .composite([{ input: square, left: 4, top: 2 }])
+      .png()
+      .toBuffer(),
+  );
+}
+
+function maxDifference(a: number[][], b: number[][]): number {
+  let max = 0;
+  a.forEach((row, i) => {
+    expect(b[i]!.length).toBe(row.length);
+    row.forEach((value, t) => {
+      max = Math.max(max, Math.abs(value - b[i]![t]!));
+    });
+  });
+  return max;
+}
+
+beforeAll(async () => {
+  await selectEngine('wasm');
+  tfjs = new TfjsPolicy({
+    name: 'tfjs',
+    config,
+    maxPromptTokens: 32,
+    optimizer: defaultOptimizerSettings,
+    seed: 3,
+    workers: 1,
+  });
+  const red = { data: await scene('#ff0000'), mediaType: 'image/png' };
+  const blue = { data: await scene('#0000ff'), mediaType: 'image/png' };
+  prompts = [
+    { system: '', user: 'How many?', images: [red] },
+    { system: '', user: 'Which changed between the two?', images: [red, blue] },
+    { system: '', user: 'text only', images: [] },
+  ];
+  requests = prompts.map((prompt, i) => ({
+    prompt,
+    tokens: tfjs.encode(['<think>one</think><answer>3</answer>', 'ab', 'xyz!'][i]!),
+  }));
+});
+afterAll(async () => {
+  await tfjs.dispose();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the ONNX backend', () => {
+  it('scores as tfjs does (1e-4), with images, two images and none; greedy and seeded samples are identical', async () => {
+    for (const placement of ['inputs', 'initializers'] as const) {
+      const policy = await OnnxPolicy.create({
+        name: 'onnx',
+        config,
+        maxPromptTokens: 32,
+        weights: tfjs.weights(),
+        placement,
+      });
+      expect(
+        maxDifference(
+          await tfjs.score(requests, 'current', 0.9),
+          await policy.score(requests, 'current', 0.9),
+        ),
+      ).toBeLessThan(1e-4);
+      for (const sampling of [
+        { temperature: 0.9, topP: 1, topK: 1, maxTokens: 24, seed: 5 },
+        { temperature: 0.9, topP: 0.9, topK: 50, maxTokens: 24, seed: 6 },
+      ]) {
+        const expected = await tfjs.generate(prompts, 3, sampling);
+        const actual = await policy.generate(prompts, 3, sampling);
+        expect(actual.map((row) => row.map((sample) => sample.tokens))).toEqual(
+          expected.map((row) => row.map((sample) => sample.tokens)),
+        );
+        expect(
+          maxDifference(
+            expected.flat().map((sample) => sample.logProbs),
+            actual.flat().map((sample) => sample.logProbs),
+          ),
+        ).toBeLessThan(1e-4);
+      }
+      await policy.dispose();
+    }
+  });
+
+  it("after a training step and a sync, its log-probs are the trainer's new ones", async () => {
+    const policy = await OnnxPolicy.create({
+      name: 'onnx',
+      config,
+      maxPromptTokens: 32,
+      weights: tfjs.weights(),
+    });
+    const before = await policy.score(requests, 'current', 1);
+    await tfjs.supervisedStep(
+      requests.map((request) => ({ prompt: request.prompt, tokens: request.tokens })),
+      { learningRate: 1e-2 },
+    );
+    await policy.setWeights(tfjs.weights());
+    const trained = await tfjs.score(requests, 'current', 1);
+    expect(maxDifference(trained, await policy.score(requests, 'current', 1))).toBeLessThan(1e-4);
+    expect(maxDifference(trained, before)).toBeGreaterThan(1e-2); // the step changed something
+    await policy.dispose();
+  });
+
+  it('restore takes over a snapshot of another size: the architecture and the weights', async () => {
+    const other = await OnnxPolicy.create({
+      name: 'onnx',
+      config: { ...config, dimension: 16, heads: 2 },
+      maxPromptTokens: 8,
+      weights: initialValues({ ...config, dimension: 16, heads: 2 }, 1),
+    });
+    await other.restore(tfjs.snapshot());
+    expect(
+      maxDifference(await tfjs.score(requests, 'current', 0.9), await other.score(requests, 'current', 0.9)),
+    ).toBeLessThan(1e-4);
+    await expect(other.restore({ format: 'other/1', settings: {}, tensors: new Map() })).rejects.toThrow(
+      'cannot run a other/1 model',
+    );
+    await other.dispose();
+  });
+
+  it('the onnx plugin loads a tfjs checkpoint; the CUDA provider without its files is a clear error', async () => {
+    const checkpoint = join(scratch, 'checkpoint');
+    await tfjs.save(checkpoint);
+    const size = { ...config, vocabularySize: undefined, ropeBase: undefined };
+    delete size.vocabularySize;
+    delete size.ropeBase;
+    const { instance } = await instantiatePlugin(onnx, { size, maxPromptTokens: 32, checkpoint });
+    expect(
+      maxDifference(
+        await tfjs.score(requests, 'current', 0.9),
+        await instance.score(requests, 'current', 0.9),
+      ),
+    ).toBeLessThan(1e-4);
+    expect(instance.capabilities.train).toBe(false);
+    await instance.dispose?.();
+    const cuda = await instantiatePlugin(onnx, { size, executionProvider: 'cuda' }).catch(
+      (error: unknown) => error,
+    );
+    // Where the CUDA files are installed (a GPU machine set up for it) the session starts instead.
+    if (cuda instanceof Error) {
+      expect(cuda.message).toMatch(
+        /could not start the CUDA execution provider .*ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node.*or use executionProvider: cpu/,
+      );
+    }
+  });
+});

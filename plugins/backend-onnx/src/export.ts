@@ -1,0 +1,182 @@
+import { parameterShapes, type TinyVlmConfig } from '@ekipl/tiny-vlm';
+import { GraphBuilder } from './onnx-graph.js';
+
+/**
+ * Where the weights live in the exported graphs: `inputs` (fed on every run: a weight sync is free) or
+ * `initializers` (stored in the model: a sync rebuilds the session).
+ */
+export type WeightPlacement = 'inputs' | 'initializers';
+
+export interface ExportedTinyVlm {
+  /** patches [B, images, patches, patch^2 * 3] -> image tokens [B * images, patches, D]. */
+  vision: Uint8Array;
+  /**
+   * One decoder graph for the prefix and for each next token: image tokens [B, Ti, D] (Ti may be 0),
+   * text tokens [B, Lt], rotary tables cos / sin [B, 1, L, hd], an additive mask [B, 1, L, Lp + L] and
+   * each layer's past keys / values [B, H, Lp, hd] -> logits [B, L, V] and the grown keys / values.
+   */
+  decoder: Uint8Array;
+  /** Names of the weight inputs of each graph (with `inputs` placement). */
+  visionWeights: string[];
+  decoderWeights: string[];
+}
+
+/** The tiny VLM as ONNX graphs, computing exactly what backend-tfjs's TinyVlm computes. */
+export function exportTinyVlm(
+  config: TinyVlmConfig,
+  placement: WeightPlacement,
+  values?: ReadonlyMap<string, { data: Float32Array; shape: number[] }>,
+): ExportedTinyVlm {
+  const shapes = new Map(parameterShapes(config));
+  const make = (name: string) => {
+    const graph = new GraphBuilder(name);
+    const used: string[] = [];
+    const weight = (parameter: string) => {
+      if (!used.includes(parameter)) {
+        used.push(parameter);
+        const shape = shapes.get(parameter)!;
+        if (placement === 'inputs') graph.input(parameter, 'float', shape);
+        else {
+          const value = values?.get(parameter);
+          if (value === undefined) throw new Error(`no value for weight ${parameter}`);
+          graph.floats(parameter, value.data, shape);
+        }
+      }
+      return parameter;
+    };
+    return { graph, weight, used };
+  };
+
+  // ------------------------------------------------------------------------------------------ vision
+  const patches = (config.imageSize / config.patchSize) ** 2;
+  const patchDimension = config.patchSize * config.patchSize * 3;
+  const vision = make('tiny-vlm-vision');
+  {
+    const { graph: g, weight } = vision;
+    const input = g.input('patches', 'float', ['batch', 'images', patches, patchDimension]);
+    const imageIds = g.input('image_ids', 'int64', ['images']);
+    let v = g.op('MatMul', [input, weight('vision.patch.weight')]); // [B, I, P, vd]
+    v = g.op('Add', [v, weight('vision.position')]);
+    const index = g.op('Gather', [weight('vision.image_index'), imageIds], { axis: 0 }); // [I, vd]
+    v = g.op('Add', [v, g.op('Unsqueeze', [index, g.ints([1])])]); // + [I, 1, vd]
+    v = g.op('Reshape', [v, g.ints([-1, patches, config.visionDimension])]);
+    for (let i = 0; i < config.visionLayers; i++) {
+      v = block(
+        g,
+        weight,
+        v,
+        `vision.blocks.${i}`,
+        config.visionDimension,
+        config.visionHeads,
+        undefined,
+      ).output;
+    }
+    const projected = g.op('MatMul', [
+      rmsNorm(g, v, weight('vision.norm.weight')),
+      weight('projector.weight'),
+    ]);
+    g.output(projected, 'image_tokens', 'float', ['batch_images', patches, config.dimension]);
+  }
+
+  // ----------------------------------------------------------------------------------------- decoder
+  const decoder = make('tiny-vlm-decoder');
+  {
+    const { graph: g, weight } = decoder;
+    const headDimension = config.dimension / config.heads;
+    const imageTokens = g.input('image_tokens', 'float', ['batch', 'image_length', config.dimension]);
+    const tokens = g.input('tokens', 'int64', ['batch', 'text_length']);
+    const rotary = {
+      cos: g.input('cos', 'float', ['batch', 1, 'length', headDimension]),
+      sin: g.input('sin', 'float', ['batch', 1, 'length', headDimension]),
+      mask: g.input('mask', 'float', ['batch', 1, 'length', 'total_length']),
+    };
+    const text = g.op('Gather', [weight('embed.weight'), tokens], { axis: 0 }); // [B, Lt, D]
+    let x = g.op('Concat', [imageTokens, text], { axis: 1 });
+    for (let i = 0; i < config.layers; i++) {
+      const past = {
+        k: g.input(`past_k_${i}`, 'float', ['batch', config.heads, 'past_length', headDimension]),
+        v: g.input(`past_v_${i}`, 'float', ['batch', config.heads, 'past_length', headDimension]),
+      };
+      const result = block(g, weight, x, `blocks.${i}`, config.dimension, config.heads, { ...rotary, past });
+      x = result.output;
+      g.output(result.keys, `present_k_${i}`, 'float', [
+        'batch',
+        config.heads,
+        'total_length',
+        headDimension,
+      ]);
+      g.output(result.values, `present_v_${i}`, 'float', [
+        'batch',
+        config.heads,
+        'total_length',
+        headDimension,
+      ]);
+    }
+    const embedding = g.op('Transpose', [weight('embed.weight')], { perm: [1, 0] });
+    const logits = g.op('MatMul', [rmsNorm(g, x, weight('norm.weight')), embedding]);
+    g.output(logits, 'logits', 'float', ['batch', 'length', config.vocabularySize]);
+  }
+  return {
+    vision: vision.graph.toBytes(),
+    decoder: decoder.graph.toBytes(),
+    visionWeights: vision.used,
+    decoderWeights: decoder.used,
+  };
+}
+
+type Weight = (name: string) => string;
+
+/** x / sqrt(mean(x^2) + 1e-6) * w over the last axis. */
+function rmsNorm(g: GraphBuilder, x: string, w: string): string {
+  const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+  const inverse = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [meanSquare, g.scalar(1e-6)])])]);
+  return g.op('Mul', [g.op('Mul', [x, inverse]), w]);
+}
+
+/** Pre-norm block: attention then SwiGLU, both residual. Causal rotary attention when `decoder` is given. */
+function block(
+  g: GraphBuilder,
+  weight: Weight,
+  x: string,
+  prefix: string,
+  width: number,
+  heads: number,
+  decoder: { cos: string; sin: string; mask: string; past: { k: string; v: string } } | undefined,
+): { output: string; keys: string; values: string } {
+  const headDimension = width / heads;
+  const normed = rmsNorm(g, x, weight(`${prefix}.attn_norm.weight`));
+  const split = (value: string) =>
+    g.op('Transpose', [g.op('Reshape', [value, g.ints([0, 0, heads, headDimension])])], {
+      perm: [0, 2, 1, 3],
+    });
+  let q = split(g.op('MatMul', [normed, weight(`${prefix}.attn.q.weight`)]));
+  let k = split(g.op('MatMul', [normed, weight(`${prefix}.attn.k.weight`)]));
+  let v = split(g.op('MatMul', [normed, weight(`${prefix}.attn.v.weight`)]));
+  if (decoder !== undefined) {
+    q = rope(g, q, decoder.cos, decoder.sin, headDimension);
+    k = rope(g, k, decoder.cos, decoder.sin, headDimension);
+    k = g.op('Concat', [decoder.past.k, k], { axis: 2 });
+    v = g.op('Concat', [decoder.past.v, v], { axis: 2 });
+  }
+  let scores = g.op('MatMul', [q, g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]);
+  scores = g.op('Mul', [scores, g.scalar(1 / Math.sqrt(headDimension))]);
+  if (decoder !== undefined) scores = g.op('Add', [scores, decoder.mask]);
+  const mixed = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), v]); // [B, H, L, hd]
+  const merged = g.op('Reshape', [g.op('Transpose', [mixed], { perm: [0, 2, 1, 3] }), g.ints([0, 0, width])]);
+  const afterAttention = g.op('Add', [x, g.op('MatMul', [merged, weight(`${prefix}.attn.o.weight`)])]);
+  const hidden = rmsNorm(g, afterAttention, weight(`${prefix}.mlp_norm.weight`));
+  const gate = g.op('MatMul', [hidden, weight(`${prefix}.mlp.gate.weight`)]);
+  const up = g.op('MatMul', [hidden, weight(`${prefix}.mlp.up.weight`)]);
+  const swish = g.op('Mul', [gate, g.op('Sigmoid', [gate])]);
+  const down = g.op('MatMul', [g.op('Mul', [swish, up]), weight(`${prefix}.mlp.down.weight`)]);
+  return { output: g.op('Add', [afterAttention, down]), keys: k, values: v };
+}
+
+/** x cos + rotate_half(x) sin, rotate_half(x) = concat(-x[half:], x[:half]). */
+function rope(g: GraphBuilder, x: string, cos: string, sin: string, headDimension: number): string {
+  const half = headDimension / 2;
+  const first = g.op('Slice', [x, g.ints([0]), g.ints([half]), g.ints([-1])]);
+  const second = g.op('Slice', [x, g.ints([half]), g.ints([headDimension]), g.ints([-1])]);
+  const rotated = g.op('Concat', [g.op('Neg', [second]), first], { axis: -1 });
+  return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
+}

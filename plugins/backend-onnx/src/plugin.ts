@@ -1,0 +1,83 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { definePlugin, EkiplError, z } from '@ekipl/core';
+import { defaultTinyVlmConfig, initialValues, readSafetensors, tinyVlmSizeSchema } from '@ekipl/tiny-vlm';
+import { OnnxPolicy } from './policy.js';
+
+/**
+ * The built-in tiny VLM on ONNX Runtime: generation and scoring only (`capabilities.train` false), with
+ * backend-tfjs's semantics, from a checkpoint that backend wrote (or seeded initial weights).
+ */
+export const onnx = definePlugin({
+  kind: 'policy',
+  name: 'onnx',
+  description:
+    'the tiny VLM on ONNX Runtime (inference: rollouts, reference scoring, local experts), CPU or CUDA',
+  options: z.strictObject({
+    size: tinyVlmSizeSchema,
+    maxPromptTokens: z
+      .int()
+      .positive()
+      .default(64)
+      .describe('The user text is cut to this many byte tokens, as the tfjs backend does.'),
+    checkpoint: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A checkpoint directory written by the tfjs backend (its model.safetensors), relative to the config.',
+      ),
+    seed: z
+      .int()
+      .optional()
+      .describe(
+        'Seed of the initial weights without a checkpoint; defaults to one derived from the run seed.',
+      ),
+    executionProvider: z
+      .enum(['cpu', 'cuda'])
+      .default('cpu')
+      .describe(
+        "`cuda` needs ONNX Runtime's CUDA files: install with ONNXRUNTIME_NODE_INSTALL=cuda12 (see troubleshooting).",
+      ),
+    threads: z
+      .int()
+      .positive()
+      .optional()
+      .describe("Intra-op threads on the CPU; defaults to the machine's cores."),
+    weights: z
+      .enum(['inputs', 'initializers'])
+      .default('inputs')
+      .describe(
+        'Weights fed as graph inputs on every run (a sync costs nothing) or stored in the graph (a sync rebuilds it).',
+      ),
+  }),
+  async create(options, context) {
+    const config = { ...defaultTinyVlmConfig, ...options.size };
+    let weights: Map<string, { data: Float32Array; shape: number[] }>;
+    if (options.checkpoint !== undefined) {
+      const directory = isAbsolute(options.checkpoint)
+        ? options.checkpoint
+        : resolve(context.configDirectory, options.checkpoint);
+      const { tensors } = await readSafetensors(join(directory, 'model.safetensors')).catch(
+        (error: unknown) => {
+          throw new EkiplError(
+            `checkpoint ${directory}: ${error instanceof Error ? error.message : String(error)} (a checkpoint/ folder of a run)`,
+          );
+        },
+      );
+      weights = new Map(
+        Object.entries(tensors).map(([name, tensor]) => [name, { data: tensor.data, shape: tensor.shape }]),
+      );
+    } else {
+      weights = initialValues(config, options.seed ?? context.random.uint32());
+    }
+    return OnnxPolicy.create({
+      name: context.name,
+      config,
+      maxPromptTokens: options.maxPromptTokens,
+      weights,
+      executionProvider: options.executionProvider,
+      placement: options.weights,
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+    });
+  },
+});

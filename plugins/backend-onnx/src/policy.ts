@@ -1,0 +1,480 @@
+import {
+  EkiplError,
+  type PolicyBackend,
+  type PolicyCapabilities,
+  type PolicySample,
+  type PolicySnapshot,
+  type Prompt,
+  Random,
+  type SamplingSettings,
+  type ScoreRequest,
+  type ScoreWeights,
+  specificationVersion,
+} from '@ekipl/core';
+import {
+  decodeTokens,
+  encodeCompletion,
+  encodePrompt,
+  type GroupLayout,
+  groupByImages,
+  ImagePatcher,
+  readCompletions,
+  type SequenceInput,
+  sampleToken,
+  specialTokens,
+  type TinyVlmConfig,
+} from '@ekipl/tiny-vlm';
+import * as ort from 'onnxruntime-node';
+import { exportTinyVlm, type WeightPlacement } from './export.js';
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+/** The model format this backend runs (what backend-tfjs's snapshots and checkpoints carry). */
+const tinyVlmFormat = 'ekipl-tiny-vlm/1';
+
+export interface OnnxPolicyOptions {
+  name: string;
+  config: TinyVlmConfig;
+  /** The prompt's user text is cut to this many byte tokens (<bos> included), as backend-tfjs does. */
+  maxPromptTokens: number;
+  weights: ReadonlyMap<string, { data: Float32Array; shape: number[] }>;
+  executionProvider?: ExecutionProvider;
+  /** Intra-op threads on the CPU (default: ONNX Runtime's choice, the machine's cores). */
+  threads?: number;
+  placement?: WeightPlacement;
+}
+
+type Weights = ReadonlyMap<string, { data: Float32Array; shape: number[] }>;
+type Feeds = Record<string, ort.Tensor>;
+
+/**
+ * The tiny VLM on ONNX Runtime, for inference: generation (KV cache, finished rows leave the batch)
+ * and teacher-forced scoring with backend-tfjs's exact semantics: the same layout, tempered log-probs,
+ * top-k then top-p, and the same seeded draws (sample j of prompt p draws from split(p, j)), so given
+ * the same weights it samples what backend-tfjs samples, up to float rounding near ties.
+ */
+export class OnnxPolicy implements PolicyBackend {
+  readonly specificationVersion = specificationVersion;
+  readonly name: string;
+  readonly capabilities: PolicyCapabilities = { train: false };
+  readonly info: Record<string, string | number | boolean>;
+  private patcher: ImagePatcher;
+  private headDimension: number;
+  private patchesPerImage: number;
+  private sessions!: {
+    vision: ort.InferenceSession;
+    decoder: ort.InferenceSession;
+    visionWeights: string[];
+    decoderWeights: string[];
+  };
+  /** The graphs must be (re)built: at creation, and when a restored model has another architecture. */
+  private graphsStale = true;
+  private weightFeeds = new Map<string, ort.Tensor>();
+
+  private constructor(private options: OnnxPolicyOptions) {
+    this.name = options.name;
+    const { config } = options;
+    this.patcher = new ImagePatcher(config.imageSize, config.patchSize, undefined, config.imageNormalisation);
+    this.headDimension = config.dimension / config.heads;
+    this.patchesPerImage = (config.imageSize / config.patchSize) ** 2;
+    this.info = {
+      engine: 'onnxruntime',
+      executionProvider: options.executionProvider ?? 'cpu',
+      placement: options.placement ?? 'inputs',
+    };
+  }
+
+  static async create(options: OnnxPolicyOptions): Promise<OnnxPolicy> {
+    const policy = new OnnxPolicy(options);
+    await policy.setWeights(options.weights);
+    return policy;
+  }
+
+  /** New weights (a sync from the trainer): fed as inputs, or the sessions rebuilt around them. */
+  async setWeights(weights: Weights): Promise<void> {
+    const placement = this.options.placement ?? 'inputs';
+    if (this.graphsStale || placement === 'initializers') {
+      const exported = exportTinyVlm(this.options.config, placement, weights);
+      const sessionOptions: ort.InferenceSession.SessionOptions = {
+        executionProviders: [this.options.executionProvider ?? 'cpu'],
+        graphOptimizationLevel: 'all',
+        ...(this.options.threads === undefined ? {} : { intraOpNumThreads: this.options.threads }),
+      };
+      try {
+        const [vision, decoder] = await Promise.all([
+          ort.InferenceSession.create(exported.vision, sessionOptions),
+          ort.InferenceSession.create(exported.decoder, sessionOptions),
+        ]);
+        await this.release();
+        this.graphsStale = false;
+        this.sessions = {
+          vision,
+          decoder,
+          visionWeights: exported.visionWeights,
+          decoderWeights: exported.decoderWeights,
+        };
+      } catch (error) {
+        throw providerError(this.options.executionProvider ?? 'cpu', error);
+      }
+    }
+    if (placement === 'inputs') {
+      this.weightFeeds = new Map(
+        [...weights].map(([name, { data, shape }]) => [name, new ort.Tensor('float32', data, shape)]),
+      );
+    }
+  }
+
+  /**
+   * Becomes the model a trainer hands over (`ekipl-tiny-vlm/1`): its weights, and its architecture and
+   * prompt limit when they differ from this one's (the graphs are then rebuilt).
+   */
+  async restore(snapshot: PolicySnapshot): Promise<void> {
+    if (snapshot.format !== tinyVlmFormat) {
+      throw new EkiplError(`${this.name}: cannot run a ${snapshot.format} model (only ${tinyVlmFormat})`);
+    }
+    const settings = snapshot.settings as { config: TinyVlmConfig; maxPromptTokens: number };
+    const sameModel =
+      JSON.stringify(settings.config) === JSON.stringify(this.options.config) &&
+      settings.maxPromptTokens === this.options.maxPromptTokens;
+    if (!sameModel) {
+      this.graphsStale = true;
+      this.options = { ...this.options, config: settings.config, maxPromptTokens: settings.maxPromptTokens };
+      const { config } = this.options;
+      this.patcher = new ImagePatcher(
+        config.imageSize,
+        config.patchSize,
+        undefined,
+        config.imageNormalisation,
+      );
+      this.headDimension = config.dimension / config.heads;
+      this.patchesPerImage = (config.imageSize / config.patchSize) ** 2;
+    }
+    await this.setWeights(snapshot.tensors);
+  }
+
+  encode(text: string): number[] {
+    return encodeCompletion(text);
+  }
+
+  decode(tokens: readonly number[]): string {
+    return decodeTokens(tokens);
+  }
+
+  completionRoom(prompt: Prompt): number {
+    const images = Math.min(prompt.images.length, this.options.config.maxImages) * this.patchesPerImage;
+    return (
+      this.options.config.maxPositions -
+      images -
+      encodePrompt(prompt.user, this.options.maxPromptTokens).length
+    );
+  }
+
+  async generate(
+    prompts: readonly Prompt[],
+    n: number,
+    sampling: SamplingSettings,
+  ): Promise<PolicySample[][]> {
+    const inputs = await Promise.all(prompts.map((prompt) => this.promptInput(prompt)));
+    const results: PolicySample[][] = prompts.map(() => new Array<PolicySample>(n));
+    const random = Random.fromSeed(sampling.seed);
+    for (const group of groupByImages(inputs, this.patchesPerImage, this.options.config.maxPositions)) {
+      const randoms = group.indices.flatMap((p) => Array.from({ length: n }, (_, j) => random.split(p, j)));
+      const samples = await this.generateGroup(group, n, sampling, randoms);
+      group.indices.forEach((p, row) => {
+        for (let j = 0; j < n; j++) results[p]![j] = samples[row * n + j]!;
+      });
+    }
+    return results;
+  }
+
+  async score(
+    requests: readonly ScoreRequest[],
+    which: ScoreWeights,
+    temperature: number,
+  ): Promise<number[][]> {
+    if (which === 'reference') {
+      throw new EkiplError(
+        `${this.name}: ONNX policies hold one set of weights; score the reference on another backend`,
+      );
+    }
+    const sequences = await Promise.all(
+      requests.map(async (request) => ({
+        ...(await this.promptInput(request.prompt)),
+        completion: [...request.tokens],
+      })),
+    );
+    const result: number[][] = new Array(requests.length);
+    for (const group of groupByImages(sequences, this.patchesPerImage, this.options.config.maxPositions)) {
+      const { logits } = await this.prefix(group);
+      const vocabulary = this.options.config.vocabularySize;
+      const length = group.imageTokens + group.textLength;
+      const columns = group.textLength - 1;
+      const grid = new Float32Array(group.batch * columns);
+      for (let row = 0; row < group.batch; row++) {
+        for (let t = 0; t < columns; t++) {
+          const offset = (row * length + group.imageTokens + t) * vocabulary;
+          const target = group.tokens[row * group.textLength + t + 1]!;
+          grid[row * columns + t] = logSoftmaxAt(logits, offset, vocabulary, temperature, target);
+        }
+      }
+      readCompletions(group, grid).forEach((row, i) => {
+        result[group.indices[i]!] = row;
+      });
+    }
+    return result;
+  }
+
+  async dispose(): Promise<void> {
+    await this.release();
+  }
+
+  private async release(): Promise<void> {
+    if (this.sessions === undefined) return; // before the first graphs
+    await Promise.all([this.sessions.vision.release(), this.sessions.decoder.release()]);
+  }
+
+  private async promptInput(prompt: Prompt): Promise<SequenceInput> {
+    const images = await Promise.all(
+      prompt.images.slice(0, this.options.config.maxImages).map((image) => this.patcher.patches(image)),
+    );
+    return { promptTokens: encodePrompt(prompt.user, this.options.maxPromptTokens), completion: [], images };
+  }
+
+  /** The whole laid-out group through the model: logits [B, L, V] and every layer's keys / values. */
+  private async prefix(group: GroupLayout): Promise<{ logits: Float32Array; cache: Float32Array[][] }> {
+    const { config } = this.options;
+    const length = group.imageTokens + group.textLength;
+    let imageTokens: Float32Array = new Float32Array(0);
+    if (group.patches !== undefined) {
+      const patchDimension = config.patchSize * config.patchSize * 3;
+      const output = await this.sessions.vision.run({
+        ...this.feeds(this.sessions.visionWeights),
+        patches: new ort.Tensor('float32', group.patches, [
+          group.batch,
+          group.images,
+          this.patchesPerImage,
+          patchDimension,
+        ]),
+        image_ids: new ort.Tensor(
+          'int64',
+          BigInt64Array.from({ length: group.images }, (_, i) => BigInt(i)),
+          [group.images],
+        ),
+      });
+      imageTokens = output['image_tokens']!.data as Float32Array;
+    }
+    const mask = new Float32Array(group.batch * length * length);
+    for (let row = 0; row < group.batch; row++) {
+      for (let query = 0; query < length; query++) {
+        for (let key = 0; key < length; key++) {
+          const allowed = key <= query && group.keyValid[row * length + key] === 1;
+          mask[(row * length + query) * length + key] = allowed ? 0 : -1e9;
+        }
+      }
+    }
+    const { cos, sin } = this.rotary(group.positions, group.batch, length);
+    const output = await this.sessions.decoder.run({
+      ...this.feeds(this.sessions.decoderWeights),
+      ...this.emptyPast(group.batch),
+      image_tokens: new ort.Tensor('float32', imageTokens, [
+        group.batch,
+        group.imageTokens,
+        config.dimension,
+      ]),
+      tokens: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(group.tokens, (token) => BigInt(token)),
+        [group.batch, group.textLength],
+      ),
+      cos,
+      sin,
+      mask: new ort.Tensor('float32', mask, [group.batch, 1, length, length]),
+    });
+    return { logits: output['logits']!.data as Float32Array, cache: this.presentOf(output) };
+  }
+
+  /** `n` samples for each of the group's prompts, prompt-major: row r * n + j is sample j of prompt r. */
+  private async generateGroup(
+    group: GroupLayout,
+    n: number,
+    sampling: SamplingSettings,
+    randoms: Random[],
+  ): Promise<PolicySample[]> {
+    const { config } = this.options;
+    const vocabulary = config.vocabularySize;
+    const batch = group.batch * n;
+    const length = group.imageTokens + group.textLength;
+    const maxTokens = Math.min(sampling.maxTokens, config.maxPositions - length);
+    const samples = Array.from({ length: batch }, () => ({
+      tokens: [] as number[],
+      logProbs: [] as number[],
+      samplingLogProbs: [] as number[],
+      entropies: [] as number[],
+    }));
+    const prefix = await this.prefix(group);
+    const promptOf = (row: number) => Math.floor(row / n);
+    // Every row's cache and key validity, copied from its prompt's; rows that finish leave the batch.
+    const layerSize = config.heads * length * this.headDimension;
+    let cache: Float32Array[][] = prefix.cache.map((layer) =>
+      layer.map((values) => {
+        const rows = new Float32Array(batch * layerSize);
+        for (let row = 0; row < batch; row++) {
+          rows.set(
+            values.subarray(promptOf(row) * layerSize, (promptOf(row) + 1) * layerSize),
+            row * layerSize,
+          );
+        }
+        return rows;
+      }),
+    );
+    let keyValid = Array.from({ length: batch }, (_, row) =>
+      Array.from(group.keyValid.subarray(promptOf(row) * length, (promptOf(row) + 1) * length)),
+    );
+    let logits: Float32Array = new Float32Array(batch * vocabulary);
+    for (let row = 0; row < batch; row++) {
+      const offset = (promptOf(row) * length + length - 1) * vocabulary;
+      logits.set(prefix.logits.subarray(offset, offset + vocabulary), row * vocabulary);
+    }
+    const firstPosition = (row: number) => group.imageTokens + group.promptLength[promptOf(row)]!;
+    let active = Array.from({ length: batch }, (_, row) => row);
+    let cached = length;
+    for (let step = 0; step < maxTokens && active.length > 0; step++) {
+      const next: number[] = [];
+      const chosen: number[] = [];
+      active.forEach((row, i) => {
+        const drawn = sampleToken(
+          logits.subarray(i * vocabulary, (i + 1) * vocabulary),
+          sampling,
+          randoms[row]!,
+        );
+        const sample = samples[row]!;
+        sample.tokens.push(drawn.token);
+        sample.logProbs.push(drawn.logProb);
+        sample.samplingLogProbs.push(drawn.samplingLogProb);
+        sample.entropies.push(drawn.entropy);
+        if (drawn.token !== specialTokens.eos) {
+          next.push(i);
+          chosen.push(drawn.token);
+        }
+      });
+      if (step === maxTokens - 1 || next.length === 0) break;
+      // Keep the rows still generating (in cache order), then one decoder step for them.
+      const kept = next.length;
+      const stride = config.heads * cached * this.headDimension;
+      cache = cache.map((layer) =>
+        layer.map((values) => {
+          if (kept === active.length) return values;
+          const rows = new Float32Array(kept * stride);
+          for (const [r, i] of next.entries())
+            rows.set(values.subarray(i * stride, (i + 1) * stride), r * stride);
+          return rows;
+        }),
+      );
+      keyValid = next.map((i) => [...keyValid[i]!, 1]);
+      active = next.map((i) => active[i]!);
+      const positions = Int32Array.from(active, (row) => firstPosition(row) + step);
+      const { cos, sin } = this.rotary(positions, kept, 1);
+      const mask = Float32Array.from(keyValid.flat(), (valid) => (valid === 1 ? 0 : -1e9));
+      const past: Feeds = {};
+      cache.forEach(([k, v], i) => {
+        past[`past_k_${i}`] = new ort.Tensor('float32', k!, [kept, config.heads, cached, this.headDimension]);
+        past[`past_v_${i}`] = new ort.Tensor('float32', v!, [kept, config.heads, cached, this.headDimension]);
+      });
+      const output = await this.sessions.decoder.run({
+        ...this.feeds(this.sessions.decoderWeights),
+        ...past,
+        image_tokens: new ort.Tensor('float32', new Float32Array(0), [kept, 0, config.dimension]),
+        tokens: new ort.Tensor(
+          'int64',
+          BigInt64Array.from(chosen, (token) => BigInt(token)),
+          [kept, 1],
+        ),
+        cos,
+        sin,
+        mask: new ort.Tensor('float32', mask, [kept, 1, 1, cached + 1]),
+      });
+      logits = output['logits']!.data as Float32Array;
+      cache = this.presentOf(output);
+      cached++;
+    }
+    return samples.map((sample) => ({ ...sample, text: decodeTokens(sample.tokens) }));
+  }
+
+  private feeds(names: readonly string[]): Feeds {
+    if ((this.options.placement ?? 'inputs') === 'initializers') return {};
+    return Object.fromEntries(names.map((name) => [name, this.weightFeeds.get(name)!]));
+  }
+
+  private emptyPast(batch: number): Feeds {
+    const feeds: Feeds = {};
+    for (let i = 0; i < this.options.config.layers; i++) {
+      for (const kind of ['k', 'v']) {
+        feeds[`past_${kind}_${i}`] = new ort.Tensor('float32', new Float32Array(0), [
+          batch,
+          this.options.config.heads,
+          0,
+          this.headDimension,
+        ]);
+      }
+    }
+    return feeds;
+  }
+
+  private presentOf(output: ort.InferenceSession.OnnxValueMapType): Float32Array[][] {
+    return Array.from({ length: this.options.config.layers }, (_, i) => [
+      output[`present_k_${i}`]!.data as Float32Array,
+      output[`present_v_${i}`]!.data as Float32Array,
+    ]);
+  }
+
+  /** Rotary tables [B, 1, L, hd] for positions [B, L], as backend-tfjs computes them. */
+  private rotary(
+    positions: ArrayLike<number>,
+    batch: number,
+    length: number,
+  ): { cos: ort.Tensor; sin: ort.Tensor } {
+    const hd = this.headDimension;
+    const half = hd / 2;
+    const cos = new Float32Array(batch * length * hd);
+    const sin = new Float32Array(batch * length * hd);
+    for (let i = 0; i < batch * length; i++) {
+      const position = positions[i]!;
+      for (let j = 0; j < half; j++) {
+        const angle = position / this.options.config.ropeBase ** ((2 * j) / hd);
+        cos[i * hd + j] = cos[i * hd + j + half] = Math.cos(angle);
+        sin[i * hd + j] = sin[i * hd + j + half] = Math.sin(angle);
+      }
+    }
+    return {
+      cos: new ort.Tensor('float32', cos, [batch, 1, length, hd]),
+      sin: new ort.Tensor('float32', sin, [batch, 1, length, hd]),
+    };
+  }
+}
+
+/** log softmax(logits / T)[target] of one row. */
+function logSoftmaxAt(
+  logits: Float32Array,
+  offset: number,
+  size: number,
+  temperature: number,
+  target: number,
+): number {
+  let max = -Infinity;
+  for (let i = 0; i < size; i++) max = Math.max(max, logits[offset + i]! / temperature);
+  let total = 0;
+  for (let i = 0; i < size; i++) total += Math.exp(logits[offset + i]! / temperature - max);
+  return logits[offset + target]! / temperature - max - Math.log(total);
+}
+
+/** A session that could not start, with the fix when it is the CUDA provider's files. */
+function providerError(provider: ExecutionProvider, error: unknown): EkiplError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (provider === 'cuda') {
+    return new EkiplError(
+      `ONNX Runtime could not start the CUDA execution provider (${message.split('\n')[0]}). Its CUDA files are not part of the npm package: reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node (downloads them from NuGet; needs CUDA 12 and cuDNN 9 installed), or use executionProvider: cpu`,
+      { cause: error },
+    );
+  }
+  return new EkiplError(`ONNX Runtime could not load the exported tiny VLM: ${message}`, { cause: error });
+}

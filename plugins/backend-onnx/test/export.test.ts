@@ -1,0 +1,66 @@
+import { defaultTinyVlmConfig, initialValues } from '@ekipl/tiny-vlm';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { exportTinyVlm, GraphBuilder, OnnxPolicy } from '../src/index.js';
+
+const config = {
+  ...defaultTinyVlmConfig,
+  dimension: 16,
+  layers: 1,
+  heads: 2,
+  visionDimension: 12,
+  visionLayers: 1,
+  visionHeads: 2,
+  imageSize: 16,
+  patchSize: 8,
+  maxPositions: 64,
+};
+
+describe('ONNX export', () => {
+  it('GraphBuilder writes a model ONNX Runtime runs: (x + 1) * w', async () => {
+    const graph = new GraphBuilder('affine');
+    const x = graph.input('x', 'float', ['n', 2]);
+    const w = graph.floats('w', Float32Array.of(2, 3), [2]);
+    graph.output(graph.op('Mul', [graph.op('Add', [x, graph.scalar(1)]), w]), 'y', 'float', ['n', 2]);
+    const session = await ort.InferenceSession.create(graph.toBytes());
+    const { y } = await session.run({ x: new ort.Tensor('float32', Float32Array.of(0, 1, 2, 3), [2, 2]) });
+    expect(Array.from(y!.data as Float32Array)).toEqual([2, 6, 6, 12]);
+    await session.release();
+  });
+
+  it('weights as inputs name every parameter once; as initializers they must all be given', () => {
+    const exported = exportTinyVlm(config, 'inputs');
+    expect(exported.decoderWeights).toContain('embed.weight');
+    expect(exported.visionWeights).toContain('projector.weight');
+    expect(new Set(exported.decoderWeights).size).toBe(exported.decoderWeights.length);
+    expect(() => exportTinyVlm(config, 'initializers', new Map())).toThrow('no value for weight');
+  });
+
+  it('generates well-formed samples, stops at the token limit, and refuses reference scoring', async () => {
+    const policy = await OnnxPolicy.create({
+      name: 'onnx',
+      config,
+      maxPromptTokens: 16,
+      weights: initialValues(config, 1),
+    });
+    const prompt = { system: '', user: 'hi', images: [] };
+    const [samples] = await policy.generate([prompt], 2, {
+      temperature: 1,
+      topP: 1,
+      topK: 0,
+      maxTokens: 5,
+      seed: 1,
+    });
+    for (const sample of samples!) {
+      expect(sample.tokens.length).toBeGreaterThan(0);
+      expect(sample.tokens.length).toBeLessThanOrEqual(5);
+      expect(sample.logProbs).toHaveLength(sample.tokens.length);
+      expect(sample.text).toBe(policy.decode(sample.tokens));
+    }
+    expect(policy.completionRoom(prompt)).toBe(64 - 3); // <bos> h i
+    await expect(policy.score([{ prompt, tokens: [1] }], 'reference', 1)).rejects.toThrow(
+      'one set of weights',
+    );
+    await policy.dispose();
+  });
+});
