@@ -181,3 +181,51 @@ describe('the ONNX backend', () => {
     }
   });
 });
+
+describe('rollout: onnx', () => {
+  it('generates the trainer’s samples with its weights synced each step: the same run as without it, and time/sync_s', async () => {
+    const { train } = await import('../src/index.js');
+    const file = join(scratch, 'rollout.yaml');
+    const size =
+      '{ dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 }';
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    writeFileSync(
+      file,
+      `run: { name: rollout, seed: 2, steps: 3, batchSize: 1, groupSize: 2, evalEvery: 0, checkpointEvery: 0 }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy: { use: tfjs, options: { workers: 1, size: ${size} } }
+auxiliary: [{ use: oracle, samples: 1, options: { accuracy: 1, style: terse } }]
+objective: { maxCompletionLength: 64, learningRate: 1.0e-2 }
+`,
+    );
+    const plain = await train({ config: file, out: join(scratch, 'plain') });
+    const withRollout = await train({
+      config: file,
+      out: join(scratch, 'with-rollout'),
+      overrides: [`rollout={ use: onnx, options: { size: ${size} } }`],
+    });
+    const lines = (run: string, name: string) =>
+      readFileSync(join(run, name), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+    const policyTexts = (run: string) =>
+      lines(run, 'samples.jsonl').map((group) =>
+        group.candidates
+          .filter((c: { source: string }) => c.source === 'policy')
+          .map((c: { text: string }) => c.text),
+      );
+    expect(policyTexts(withRollout.runDirectory)).toEqual(policyTexts(plain.runDirectory));
+    const steps = lines(withRollout.runDirectory, 'metrics.jsonl').filter((line) => 'reward/mean' in line);
+    expect(steps).toHaveLength(3);
+    for (const step of steps) expect(step['time/sync_s']).toBeGreaterThan(0);
+    expect(lines(plain.runDirectory, 'metrics.jsonl').some((line) => 'time/sync_s' in line)).toBe(false);
+    // A rollout backend must be able to take over a model: tfjs cannot (no restore).
+    const { validateConfigFile } = await import('../src/index.js');
+    const refused = await validateConfigFile(file, undefined, [
+      `rollout={ use: tfjs, options: { size: ${size} } }`,
+    ]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('rollout: "tfjs" cannot take over a model (no restore)');
+  });
+});

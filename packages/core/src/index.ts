@@ -35,4 +35,5 @@ export {
 export { parsePluginOptions } from './plugin/plugin-options.js';
 export * from './prompt-template.js';
 export * from './random.js';
+export * from './rollout-policy.js';
 export * from './weight-statistics.js';

@@ -9,9 +9,11 @@ import {
   EkiplError,
   type EkiplStepSettings,
   ekiplStep,
+  type PolicyBackend,
   type PromptTemplate,
   Random,
   type ResolvedConfig,
+  type RolloutPolicy,
   type RunComponents,
   stepSettings,
   stringifyConfig,
@@ -158,10 +160,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       progress.step = index;
       const started = performance.now();
       const tasks = await batches.next();
+      const rollout = rolloutOf(components.policy);
+      rollout?.takeSyncSeconds(); // a sync for an evaluation is not this step's
       const result = await ekiplStep(step, settings, tasks, random.split('step', index), {
         step: index,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
+      if (rollout !== undefined) result.metrics['time/sync_s'] = rollout.takeSyncSeconds();
       costTotal += result.metrics['cost/usd'] ?? 0;
       completed = index;
       progress.lastUpdate = `step ${index}`;
@@ -513,3 +518,8 @@ export default defineCommand({
     }
   },
 });
+
+/** The rollout wrapper, when a `rollout:` backend generates the policy's samples. */
+function rolloutOf(policy: PolicyBackend): RolloutPolicy | undefined {
+  return 'takeSyncSeconds' in policy ? (policy as RolloutPolicy) : undefined;
+}

@@ -11,6 +11,7 @@ import type { AnyPluginDefinition, PluginInstances, PluginKind } from '../plugin
 import { type BuiltinPlugin, loadPlugin } from '../plugin/load-plugin.js';
 import { parsePluginOptions, schemaKeysAt } from '../plugin/plugin-options.js';
 import type { Random } from '../random.js';
+import { rolloutPolicy } from '../rollout-policy.js';
 import {
   type ConfigPath,
   type ConfigSource,
@@ -47,6 +48,8 @@ export interface ResolvedConfig {
     estimator: ResolvedPlugin<'estimator'>;
     /** The warm start's own teacher, when `warmStart.teacher` is a sampler entry (not a name). */
     teacher?: ResolvedPlugin<'auxiliary'>;
+    /** The backend that generates the policy's samples (`rollout:`). */
+    rollout?: ResolvedPlugin<'policy'>;
   };
 }
 
@@ -146,7 +149,7 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
       ? Promise.resolve(undefined)
       : resolvePluginReference(kind, reference, path, { builtins, configDirectory, source }, issues);
 
-  const [dataset, policy, selector, estimator, auxiliary, reward, teacher] = await Promise.all([
+  const [dataset, policy, selector, estimator, auxiliary, reward, teacher, rollout] = await Promise.all([
     resolvePlugin('dataset', sections.dataset, ['dataset']),
     resolvePlugin('policy', sections.policy, ['policy']),
     resolvePlugin('selector', sections.selector, ['selector']),
@@ -156,6 +159,7 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
     ),
     Promise.all((sections.reward ?? []).map((entry, i) => resolvePlugin('reward', entry, ['reward', i]))),
     resolvePlugin('auxiliary', sections.teacher, ['warmStart', 'teacher']),
+    resolvePlugin('policy', sections.rollout, ['rollout']),
   ]);
 
   checkUniqueNames(auxiliary, 'auxiliary', 'auxiliary samplers', issues, source);
@@ -195,6 +199,9 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
       samples: entry.samples ?? config.run.groupSize,
     })),
     reward: config.reward.map((entry, i) => ({ ...withOptions(entry, reward[i]!), name: reward[i]!.name })),
+    ...(config.rollout === undefined || rollout === undefined
+      ? {}
+      : { rollout: withOptions(config.rollout, rollout) }),
     warmStart:
       typeof config.warmStart.teacher === 'object' && teacher !== undefined
         ? {
@@ -217,6 +224,7 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
       })),
       reward: reward.map((entry, i) => ({ ...entry!, weight: config.reward[i]!.weight })),
       ...(teacher === undefined ? {} : { teacher }),
+      ...(rollout === undefined ? {} : { rollout }),
     },
   };
 }
@@ -312,6 +320,7 @@ interface PluginSections {
   reward?: (PluginReference | undefined)[];
   /** `warmStart.teacher` when it is a sampler entry of its own. */
   teacher?: PluginReference | undefined;
+  rollout?: PluginReference | undefined;
 }
 
 /** The plugin references of a config that failed structural validation, where each is well-formed. */
@@ -342,6 +351,7 @@ function pluginSectionsOf(raw: Record<string, unknown>): PluginSections {
     auxiliary: list(raw['auxiliary']),
     reward: list(raw['reward']),
     teacher: teacherReference(raw['warmStart'], reference),
+    rollout: reference(raw['rollout']),
   };
 }
 
@@ -476,9 +486,26 @@ export async function createComponents(
     }
   };
   const { plugins } = resolved;
+  const dataset = await create(plugins.dataset, 'dataset');
+  const trainer = await create(plugins.policy, 'policy');
+  let policy: PluginInstances['policy'] = trainer;
+  if (plugins.rollout !== undefined) {
+    const rollout = await create(plugins.rollout, 'rollout');
+    try {
+      policy = rolloutPolicy(trainer, rollout);
+    } catch (error) {
+      throw new ConfigError([
+        {
+          path: 'rollout',
+          message: error instanceof Error ? error.message.replace(/^rollout: /, '') : String(error),
+          ...(resolved.file === undefined ? {} : { file: resolved.file }),
+        },
+      ]);
+    }
+  }
   return {
-    dataset: await create(plugins.dataset, 'dataset'),
-    policy: await create(plugins.policy, 'policy'),
+    dataset,
+    policy,
     selector: await create(plugins.selector, 'selector'),
     estimator: await create(plugins.estimator, 'estimator'),
     auxiliary: await Promise.all(

@@ -223,6 +223,11 @@ export const configSchema = z
       .prefault({ use: 'synthetic-counting' })
       .describe('Where tasks come from: training prompts and the `id` / `ood` test splits.'),
     policy: pluginReferenceSchema.prefault({ use: 'tfjs' }).describe('The trainable policy backend.'),
+    rollout: pluginReferenceSchema
+      .optional()
+      .describe(
+        "A policy backend that generates the policy's samples (and its evaluations) with the trainer's weights, handed over after every update (time/sync_s): `{ use: onnx }`. Absent: the trainer generates.",
+      ),
     auxiliary: z
       .array(auxiliaryReferenceSchema)
       .default([])
