@@ -20,7 +20,7 @@ import {
   z,
 } from '@ekipl/core';
 
-export type OracleStyle = 'terse' | 'verbose';
+export type OracleStyle = 'terse' | 'verbose' | 'brief';
 
 /** One answer for a synthetic task: right with probability `accuracy`, else a distractor. */
 export function oracleAnswer(
@@ -46,7 +46,9 @@ export function oracleAnswer(
   const thinking =
     style === 'verbose'
       ? `${used.join(' ')}${used.length > 0 ? ' ' : ''}So the answer is ${answer}.`
-      : `${right ? steps.at(-1)! : (steps[0] ?? '')} Answer: ${answer}.`;
+      : style === 'brief'
+        ? `Answer: ${answer}.`
+        : `${right ? steps.at(-1)! : (steps[0] ?? '')} Answer: ${answer}.`;
   return formatAnswer(thinking, answer);
 }
 
@@ -57,9 +59,11 @@ export const oracle = definePlugin({
   options: z.strictObject({
     accuracy: z.number().min(0).max(1).default(0.7).describe('Probability that an answer is right.'),
     style: z
-      .enum(['terse', 'verbose'])
+      .enum(['terse', 'verbose', 'brief'])
       .default('verbose')
-      .describe('`verbose` explains every step; `terse` gives one line.'),
+      .describe(
+        '`verbose` explains every step; `terse` gives one line; `brief` only the answer (`Answer: N.`).',
+      ),
   }),
   create: (options, context) => ({
     specificationVersion,

@@ -54,6 +54,11 @@ describe('oracle', () => {
     expect(new Set(texts.map((text) => text.at(-10)))).toEqual(new Set(['5', '3']));
   });
 
+  it('brief style is the answer alone', async () => {
+    const brief = await create({ accuracy: 1, style: 'brief' });
+    expect(await answers(brief, 1, 3)).toEqual(Array(3).fill('<think>Answer: 4.</think><answer>4</answer>'));
+  });
+
   it('terse style is one line; the share of right answers follows `accuracy`; the seed reproduces it', async () => {
     const terse = await create({ accuracy: 0.6, style: 'terse' });
     const texts = await answers(terse, 7, 1000);
@@ -91,7 +96,7 @@ describe('oracle', () => {
 describe('conformance', () => {
   it("passes testkit's sampler suite, terse and verbose", async () => {
     const tasks: Task[] = [task, { ...task, id: 'counting-train-1', answer: '5' }];
-    for (const style of ['terse', 'verbose']) {
+    for (const style of ['terse', 'verbose', 'brief']) {
       const { instance } = await instantiatePlugin(oracle, { accuracy: 0.5, style });
       await samplerConformance(instance, { tasks, n: 3 });
     }
