@@ -99,6 +99,27 @@ export function initialValues(
   return values;
 }
 
+/**
+ * Rotary tables [maxPositions, hd], row-major: position p's angle for pair j is p / base^(2j / hd),
+ * written in columns j and j + hd / 2 (the rotate-half layout). Every backend rotates with these.
+ */
+export function rotaryTables(config: TinyVlmConfig): { cos: Float32Array; sin: Float32Array } {
+  const headDimension = config.dimension / config.heads;
+  const half = headDimension / 2;
+  const cos = new Float32Array(config.maxPositions * headDimension);
+  const sin = new Float32Array(config.maxPositions * headDimension);
+  for (let position = 0; position < config.maxPositions; position++) {
+    for (let j = 0; j < half; j++) {
+      const angle = position / config.ropeBase ** ((2 * j) / headDimension);
+      for (const column of [j, j + half]) {
+        cos[position * headDimension + column] = Math.cos(angle);
+        sin[position * headDimension + column] = Math.sin(angle);
+      }
+    }
+  }
+  return { cos, sin };
+}
+
 const positive = z.int().positive();
 
 /**

@@ -3,14 +3,17 @@ export {
   hiddenSize,
   initialValues,
   parameterShapes,
+  rotaryTables,
   type TinyVlmConfig,
   tinyVlmSizeSchema,
 } from './config.js';
 export { type ImageNormalisation, ImagePatcher } from './images.js';
 export {
   completionGrid,
+  completionRoom,
   type GroupLayout,
   groupByImages,
+  promptInput,
   readCompletions,
   type SequenceInput,
 } from './layout.js';

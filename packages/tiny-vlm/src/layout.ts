@@ -1,4 +1,7 @@
-import { specialTokens } from './tokenizer.js';
+import type { Prompt } from '@ekipl/core';
+import type { TinyVlmConfig } from './config.js';
+import type { ImagePatcher } from './images.js';
+import { encodePrompt, specialTokens } from './tokenizer.js';
 
 /** One sequence to lay out: prompt tokens (<bos> first), completion tokens, and each image's patches. */
 export interface SequenceInput {
@@ -125,4 +128,24 @@ export function readCompletions(group: GroupLayout, grid: ArrayLike<number>): nu
   return group.completionLength.map((count, row) =>
     Array.from({ length: count }, (_, c) => grid[row * columns + group.completionStart[row]! + c - 1]!),
   );
+}
+
+/** A prompt as the model reads it: its first `maxImages` images as patches, its user text cut to `maxPromptTokens`. */
+export async function promptInput(
+  prompt: Prompt,
+  patcher: ImagePatcher,
+  config: TinyVlmConfig,
+  maxPromptTokens: number,
+): Promise<SequenceInput> {
+  const images = await Promise.all(
+    prompt.images.slice(0, config.maxImages).map((image) => patcher.patches(image)),
+  );
+  return { promptTokens: encodePrompt(prompt.user, maxPromptTokens), completion: [], images };
+}
+
+/** Completion tokens that fit after a prompt's image tokens and text in the model's positions (0 when none). */
+export function completionRoom(prompt: Prompt, config: TinyVlmConfig, maxPromptTokens: number): number {
+  const imageTokens =
+    Math.min(prompt.images.length, config.maxImages) * (config.imageSize / config.patchSize) ** 2;
+  return Math.max(0, config.maxPositions - imageTokens - encodePrompt(prompt.user, maxPromptTokens).length);
 }

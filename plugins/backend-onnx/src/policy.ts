@@ -12,13 +12,15 @@ import {
   specificationVersion,
 } from '@ekipl/core';
 import {
+  completionRoom,
   decodeTokens,
   encodeCompletion,
-  encodePrompt,
   type GroupLayout,
   groupByImages,
   ImagePatcher,
+  promptInput,
   readCompletions,
+  rotaryTables,
   type SequenceInput,
   sampleToken,
   specialTokens,
@@ -60,6 +62,8 @@ export class OnnxPolicy implements PolicyBackend {
   readonly info: Record<string, string | number | boolean>;
   private patcher: ImagePatcher;
   private headDimension: number;
+  /** The model's rotary tables, [maxPositions, hd] each. */
+  private rotaryTables: { cos: Float32Array; sin: Float32Array };
   private patchesPerImage: number;
   private sessions!: {
     vision: ort.InferenceSession;
@@ -76,6 +80,7 @@ export class OnnxPolicy implements PolicyBackend {
     const { config } = options;
     this.patcher = new ImagePatcher(config.imageSize, config.patchSize, undefined, config.imageNormalisation);
     this.headDimension = config.dimension / config.heads;
+    this.rotaryTables = rotaryTables(config);
     this.patchesPerImage = (config.imageSize / config.patchSize) ** 2;
     this.info = {
       engine: 'onnxruntime',
@@ -147,6 +152,7 @@ export class OnnxPolicy implements PolicyBackend {
         config.imageNormalisation,
       );
       this.headDimension = config.dimension / config.heads;
+      this.rotaryTables = rotaryTables(config);
       this.patchesPerImage = (config.imageSize / config.patchSize) ** 2;
     }
     await this.setWeights(snapshot.tensors);
@@ -161,12 +167,7 @@ export class OnnxPolicy implements PolicyBackend {
   }
 
   completionRoom(prompt: Prompt): number {
-    const images = Math.min(prompt.images.length, this.options.config.maxImages) * this.patchesPerImage;
-    return (
-      this.options.config.maxPositions -
-      images -
-      encodePrompt(prompt.user, this.options.maxPromptTokens).length
-    );
+    return completionRoom(prompt, this.options.config, this.options.maxPromptTokens);
   }
 
   async generate(
@@ -233,11 +234,8 @@ export class OnnxPolicy implements PolicyBackend {
     await Promise.all([this.sessions.vision.release(), this.sessions.decoder.release()]);
   }
 
-  private async promptInput(prompt: Prompt): Promise<SequenceInput> {
-    const images = await Promise.all(
-      prompt.images.slice(0, this.options.config.maxImages).map((image) => this.patcher.patches(image)),
-    );
-    return { promptTokens: encodePrompt(prompt.user, this.options.maxPromptTokens), completion: [], images };
+  private promptInput(prompt: Prompt): Promise<SequenceInput> {
+    return promptInput(prompt, this.patcher, this.options.config, this.options.maxPromptTokens);
   }
 
   /** The whole laid-out group through the model: logits [B, L, V] and every layer's keys / values. */
@@ -427,23 +425,19 @@ export class OnnxPolicy implements PolicyBackend {
     ]);
   }
 
-  /** Rotary tables [B, 1, L, hd] for positions [B, L], as backend-tfjs computes them. */
+  /** Rotary tables [B, 1, L, hd] for positions [B, L]: rows of the model's tables. */
   private rotary(
     positions: ArrayLike<number>,
     batch: number,
     length: number,
   ): { cos: ort.Tensor; sin: ort.Tensor } {
     const hd = this.headDimension;
-    const half = hd / 2;
     const cos = new Float32Array(batch * length * hd);
     const sin = new Float32Array(batch * length * hd);
     for (let i = 0; i < batch * length; i++) {
-      const position = positions[i]!;
-      for (let j = 0; j < half; j++) {
-        const angle = position / this.options.config.ropeBase ** ((2 * j) / hd);
-        cos[i * hd + j] = cos[i * hd + j + half] = Math.cos(angle);
-        sin[i * hd + j] = sin[i * hd + j + half] = Math.sin(angle);
-      }
+      const row = positions[i]! * hd;
+      cos.set(this.rotaryTables.cos.subarray(row, row + hd), i * hd);
+      sin.set(this.rotaryTables.sin.subarray(row, row + hd), i * hd);
     }
     return {
       cos: new ort.Tensor('float32', cos, [batch, 1, length, hd]),

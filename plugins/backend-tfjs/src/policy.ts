@@ -23,14 +23,15 @@ import {
 } from '@ekipl/core';
 import {
   completionGrid,
+  completionRoom,
   decodeTokens,
   encodeCompletion,
-  encodePrompt,
   encodeSafetensors,
   type GroupLayout,
   groupByImages,
   ImagePatcher,
   type NamedTensor,
+  promptInput,
   readCompletions,
   readSafetensors,
   type SequenceInput,
@@ -142,9 +143,7 @@ export class TfjsPolicy implements PolicyBackend {
 
   /** Positions left for a completion after this prompt's images and (cut) text. */
   completionRoom(prompt: Prompt): number {
-    const images = Math.min(prompt.images.length, this.options.config.maxImages);
-    const promptTokens = encodePrompt(prompt.user, this.options.maxPromptTokens).length;
-    return Math.max(0, this.options.config.maxPositions - images * this.model.patchesPerImage - promptTokens);
+    return completionRoom(prompt, this.options.config, this.options.maxPromptTokens);
   }
 
   decode(tokens: readonly number[]): string {
@@ -799,11 +798,8 @@ export class TfjsPolicy implements PolicyBackend {
 
   // ---------------------------------------------------------------------------------- inputs
 
-  private async promptInput(prompt: Prompt): Promise<SequenceInput> {
-    const images = await Promise.all(
-      prompt.images.slice(0, this.options.config.maxImages).map((image) => this.patcher.patches(image)),
-    );
-    return { promptTokens: encodePrompt(prompt.user, this.options.maxPromptTokens), completion: [], images };
+  private promptInput(prompt: Prompt): Promise<SequenceInput> {
+    return promptInput(prompt, this.patcher, this.options.config, this.options.maxPromptTokens);
   }
 
   private async sequenceInputs(

@@ -25,7 +25,7 @@ import {
 } from './attention-kernel.js';
 // tfjs-core alone registers no gradients; the umbrella package would. We need them for training.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { initialValues, type TinyVlmConfig } from '@ekipl/tiny-vlm';
+import { initialValues, rotaryTables, type TinyVlmConfig } from '@ekipl/tiny-vlm';
 import { KernelDecoding } from './kernel-decoding.js';
 import { variableOf } from './variables.js';
 
@@ -241,17 +241,7 @@ export class TinyVlm {
     }
     this.rotate = rotateHalf(headDimension);
     const half = headDimension / 2;
-    const cos = new Float32Array(config.maxPositions * headDimension);
-    const sin = new Float32Array(config.maxPositions * headDimension);
-    for (let position = 0; position < config.maxPositions; position++) {
-      for (let j = 0; j < half; j++) {
-        const angle = position / config.ropeBase ** ((2 * j) / headDimension);
-        for (const column of [j, j + half]) {
-          cos[position * headDimension + column] = Math.cos(angle);
-          sin[position * headDimension + column] = Math.sin(angle);
-        }
-      }
-    }
+    const { cos, sin } = rotaryTables(config);
     this.ropeCos = tf.tensor2d(cos, [config.maxPositions, headDimension]);
     this.ropeSin = tf.tensor2d(sin, [config.maxPositions, headDimension]);
     // The kernel's tables hold each angle once: [positions, hd / 2].
