@@ -44,6 +44,7 @@ export const builtinPlugins: readonly BuiltinPlugin[] = [
   builtin('tfjs', 'policy', '@ekipl/backend-tfjs', async () => (await import('@ekipl/backend-tfjs')).tfjs),
   builtin('onnx', 'policy', '@ekipl/backend-onnx', async () => (await import('@ekipl/backend-onnx')).onnx),
   builtin('oracle', 'auxiliary', '@ekipl/aux-oracle', async () => (await import('@ekipl/aux-oracle')).oracle),
+  builtin('local', 'auxiliary', '@ekipl/aux-local', async () => (await import('@ekipl/aux-local')).local),
   builtin(
     'openai',
     'auxiliary',

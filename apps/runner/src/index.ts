@@ -4,7 +4,9 @@ export {
   type AblateResult,
   type AblationRun,
   ablate,
+  ablationArms,
   gridArms,
+  readArmsFile,
 } from './commands/ablate.js';
 export {
   type EvalOptions,
@@ -16,7 +18,7 @@ export { listPlugins } from './commands/plugins.js';
 export { collectRuns, type ReportOptions, reportCharts, writeReport } from './commands/report.js';
 export { type SftOptions, type SftResult, sft } from './commands/sft.js';
 export { type WriteTasksOptions, writeTasks } from './commands/tasks.js';
-export { type TrainOptions, type TrainResult, train } from './commands/train.js';
+export { evaluationChange, type TrainOptions, type TrainResult, train } from './commands/train.js';
 export { type CommandOutcome, validateConfigFile } from './commands/validate.js';
 export {
   documentationFiles,

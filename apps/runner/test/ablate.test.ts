@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { join } from 'node:path';
 import { ConfigError } from '@ekipl/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ablate, gridArms } from '../src/index.js';
+import { ablate, ablationArms, gridArms, readArmsFile } from '../src/index.js';
 
 // Inside the package (an ignored .scratch/), so the config's own plugin file can import @ekipl/core.
 const scratchRoot = join(import.meta.dirname, '..', '.scratch');
@@ -21,6 +21,34 @@ describe('gridArms', () => {
     expect(() => gridArms(['a='])).toThrow(/a=: expected path=value1,value2/);
     // @config keeps the config's own value: the configured method as one arm beside GRPO.
     expect(gridArms(['auxiliary=@config,none', 'b=x'])).toEqual([['b=x'], ['auxiliary=none', 'b=x']]);
+  });
+});
+
+describe('named arms', () => {
+  it('cross the grid and keep their names; an arms file is checked line by line', async () => {
+    const named = { grpo: ['auxiliary=none'], snis: ['estimator.use=snis'] };
+    expect(ablationArms([], named)).toEqual([
+      { name: 'grpo', settings: ['auxiliary=none'] },
+      { name: 'snis', settings: ['estimator.use=snis'] },
+    ]);
+    expect(ablationArms(['run.steps=2,4'], { grpo: ['auxiliary=none'] })).toEqual([
+      { name: 'grpo,run.steps=2', settings: ['auxiliary=none', 'run.steps=2'] },
+      { name: 'grpo,run.steps=4', settings: ['auxiliary=none', 'run.steps=4'] },
+    ]);
+    expect(ablationArms(['a=1'])).toEqual([{ name: 'a=1', settings: ['a=1'] }]);
+    const file = join(scratch, 'arms.yaml');
+    writeFileSync(file, 'grpo: [auxiliary=none]\nekipl: []\n');
+    expect(await readArmsFile(file)).toEqual({ grpo: ['auxiliary=none'], ekipl: [] });
+    writeFileSync(file, 'grpo: auxiliary=none\n"a b": []\n');
+    const error = await readArmsFile(file).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain(
+      `${file}:1:7: grpo: expected a list of path=value strings`,
+    );
+    expect((error as ConfigError).message).toContain(`${file}:2:1: a b: an arm name may hold`);
+    await expect(readArmsFile(join(scratch, 'missing.yaml'))).rejects.toThrow(
+      /missing.yaml: cannot read the arms file \(ENOENT\)/,
+    );
   });
 });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TfjsPolicy } from '@ekipl/backend-tfjs';
 import { startMockProviderServer } from '@ekipl/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { train } from '../src/index.js';
+import { evaluationChange, train } from '../src/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ekipl-train-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -111,6 +111,29 @@ function listFiles(directory: string): string[] {
     return statSync(path).isDirectory() ? listFiles(path) : [path];
   });
 }
+
+describe('the before / after summary', () => {
+  it('pairs the step-0 evaluation with the last one, per split', async () => {
+    const directory = join(scratch, 'summary');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(directory, { recursive: true });
+    writeFileSync(
+      join(directory, 'metrics.jsonl'),
+      [
+        { step: 0, 'eval/id/accuracy': 0.3, 'eval/id/format': 0.85, 'eval/ood/accuracy': 0.2 },
+        { step: 1, 'reward/mean': 1 },
+        { step: 50, 'eval/id/accuracy': 0.35, 'eval/id/format': 0.9, 'eval/ood/accuracy': 0.15 },
+        { step: 100, 'eval/id/accuracy': 0.42, 'eval/id/format': 0.95, 'eval/ood/accuracy': 0.25 },
+      ]
+        .map((line) => JSON.stringify(line))
+        .join('\n'),
+    );
+    expect(await evaluationChange(directory)).toEqual([
+      'id accuracy 0.300 -> 0.420, format 0.850 -> 0.950 (steps 0 -> 100)',
+      'ood accuracy 0.200 -> 0.250 (steps 0 -> 100)',
+    ]);
+  });
+});
 
 describe('ekipl train when the policy fails mid-run', () => {
   it('a dead worker at warm-start step 3: a known error naming the step, the weights of step 2 saved, the run marked failed', async () => {

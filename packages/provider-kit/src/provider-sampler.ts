@@ -154,6 +154,14 @@ export function createProviderSampler(
   return {
     specificationVersion,
     name: context.name,
+    estimateCostUsd(answers, promptTokens) {
+      const perAnswer =
+        price === undefined ? 0 : (promptTokens * price.input + options.maxTokens * price.output) / 1e6;
+      return {
+        usd: answers * perAnswer,
+        ...(options.budgetUsd === undefined ? {} : { budgetUsd: options.budgetUsd }),
+      };
+    },
     async sample(requests, n, sampleOptions) {
       const metrics = {
         requests: 0,

@@ -1,6 +1,7 @@
 import {
   type AnyPluginDefinition,
   ConfigError,
+  type PluginContext,
   type PluginDefinition,
   type PluginInstances,
   type PluginKind,
@@ -15,6 +16,11 @@ export interface InstantiatePluginOptions {
   seed?: number;
   /** Where relative paths in the options resolve from (default: the working directory). */
   configDirectory?: string;
+  /**
+   * Plugins the instance may create through `context.createPlugin` (found by name, `use:`), for
+   * plugins that wrap another; absent: the context has no `createPlugin`.
+   */
+  plugins?: readonly AnyPluginDefinition[];
 }
 
 export interface InstantiatedPlugin<K extends PluginKind> {
@@ -45,11 +51,35 @@ export async function instantiatePlugin<K extends PluginKind, Options>(
   if (!parsed.ok) throw new ConfigError(parsed.issues);
   const warnings: string[] = [];
   const name = settings.name ?? plugin.name;
+  const { plugins } = settings;
+  const createPlugin: PluginContext['createPlugin'] =
+    plugins === undefined
+      ? undefined
+      : async (kind, reference, field) => {
+          const nested = plugins.find(
+            (candidate) => candidate.name === reference.use && candidate.kind === kind,
+          );
+          if (nested === undefined) {
+            throw new ConfigError([
+              {
+                path: `options.${field}.use`,
+                message: `no ${kind} plugin "${reference.use}" among the test's plugins`,
+              },
+            ]);
+          }
+          const created = await instantiatePlugin(nested, reference.options ?? {}, {
+            ...settings,
+            name: reference.name ?? `${name}.${field}`,
+          });
+          warnings.push(...created.warnings);
+          return created.instance as PluginInstances[typeof kind];
+        };
   const instance = await plugin.create(parsed.value as Options, {
     name,
     random: Random.fromSeed(settings.seed ?? 1).split(`plugin:${name}`),
     configDirectory: settings.configDirectory ?? process.cwd(),
     warn: (message) => warnings.push(message),
+    ...(createPlugin === undefined ? {} : { createPlugin }),
   });
   return { instance, options: parsed.value, warnings };
 }

@@ -19,7 +19,7 @@ const goodTask = (split: string, index: number): Task => ({
 });
 
 function sampler(
-  answer: (request: number, k: number) => { source?: string; text: string },
+  answer: (request: number, k: number) => { source?: string; text: string; latencyMs?: number },
 ): AuxiliarySampler {
   return {
     specificationVersion: 'v1',
@@ -28,8 +28,8 @@ function sampler(
       return {
         actions: requests.map((_, r) =>
           Array.from({ length: n }, (_, k) => {
-            const { source, text } = answer(r, k);
-            return { source: source ?? 'expert', text };
+            const { source, text, latencyMs } = answer(r, k);
+            return { source: source ?? 'expert', text, ...(latencyMs === undefined ? {} : { latencyMs }) };
           }),
         ),
       };
@@ -67,6 +67,14 @@ describe('samplerConformance', () => {
   it('passes a deterministic sampler', async () => {
     await samplerConformance(
       sampler((r, k) => ({ text: `<answer>${r + k}</answer>` })),
+      { tasks },
+    );
+  });
+
+  it('judges determinism by the answers, not by how long each took', async () => {
+    let clock = 0;
+    await samplerConformance(
+      sampler((r, k) => ({ text: `<answer>${r + k}</answer>`, latencyMs: clock++ })),
       { tasks },
     );
   });

@@ -287,6 +287,14 @@ await gpt.sample(tasks.map((task) => ({ prompt: reasonRftPromptTemplate(task), t
 });
 
 describe('budget, secrets, throughput', () => {
+  it('estimates its cost before a run: every answer at maxTokens, at the model price, with its budget', async () => {
+    const gpt = await sampler({ budgetUsd: 5, maxTokens: 500 }, {});
+    // gpt-4o: 1000 prompt tokens x $2.50 + 500 answer tokens x $10 per 1M = $0.0075 an answer.
+    const estimate = gpt.estimateCostUsd!(200, 1000);
+    expect(estimate.usd).toBeCloseTo(1.5, 10);
+    expect(estimate.budgetUsd).toBe(5);
+  });
+
   it('with a cap of $0.01 sampling stops at the cap within one batch, with one warning', async () => {
     // Each call: 1000 input + 800 output tokens at $2.50 / $10 per 1M = $0.0105... use 400 output: $0.0025 + $0.004 = $0.0065.
     const gpt = await sampler(

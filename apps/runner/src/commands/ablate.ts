@@ -2,8 +2,16 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type BuiltinPlugin, ConfigError, mean, type ResolvedConfig, sampleStd } from '@ekipl/core';
+import {
+  type BuiltinPlugin,
+  ConfigError,
+  type ConfigIssue,
+  mean,
+  type ResolvedConfig,
+  sampleStd,
+} from '@ekipl/core';
 import { defineCommand } from 'citty';
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import { binPath } from '../bin-path.js';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { loadCommandConfig } from '../load-command-config.js';
@@ -16,7 +24,14 @@ export interface AblateOptions {
   config: string;
   /** `path=v1,v2,...` per grid axis; every combination is an arm. */
   grid: readonly string[];
+  /**
+   * Named arms (`ekipl ablate --arms FILE`): each a list of `path=value` overrides. Crossed with the
+   * grid when both are given; without it, the grid's arms alone.
+   */
+  arms?: Readonly<Record<string, readonly string[]>>;
   seeds: number;
+  /** The first seed (default 1): `--first-seed 4 --seeds 3` repeats an ablation on seeds 4-6. */
+  firstSeed?: number;
   /** Child runs at once. */
   jobs: number;
   out?: string;
@@ -71,6 +86,83 @@ function armName(settings: readonly string[]): string {
   return settings.length === 0 ? 'base' : settings.join(',').replace(/[^\w.=,+-]/g, '_');
 }
 
+interface Arm {
+  name: string;
+  settings: string[];
+}
+
+/** Named arms crossed with the grid's; a named arm keeps its name (plus the grid's settings, if any). */
+export function ablationArms(
+  grid: readonly string[],
+  named?: Readonly<Record<string, readonly string[]>>,
+): Arm[] {
+  const gridSettings = gridArms(grid);
+  if (named === undefined) return gridSettings.map((settings) => ({ name: armName(settings), settings }));
+  return Object.entries(named).flatMap(([name, settings]) =>
+    gridSettings.map((extra) => ({
+      name: extra.length === 0 ? name : `${name},${armName(extra)}`,
+      settings: [...settings, ...extra],
+    })),
+  );
+}
+
+/**
+ * Reads an arms file: a YAML or JSON mapping of arm name to a list of `path=value` overrides, e.g.
+ * `grpo: [auxiliary=none]`, `snis: [estimator.use=snis]`, `ekipl: []`.
+ */
+export async function readArmsFile(file: string): Promise<Record<string, string[]>> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new ConfigError([
+      { file, path: '', message: `cannot read the arms file (${error.code ?? error.message})` },
+    ]);
+  });
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines });
+  const at = (node: unknown) => {
+    const offset = isNode(node) ? node.range?.[0] : undefined;
+    return offset === undefined
+      ? {}
+      : { line: lines.linePos(offset).line, column: lines.linePos(offset).col };
+  };
+  if (document.errors.length > 0) {
+    const error = document.errors[0]!;
+    throw new ConfigError([
+      { file, path: '', message: error.message.split('\n')[0]!, ...at({ range: error.pos }) },
+    ]);
+  }
+  if (!isMap(document.contents)) {
+    throw new ConfigError([
+      { file, path: '', message: 'expected a mapping of arm name to a list of path=value' },
+    ]);
+  }
+  const problems: ConfigIssue[] = [];
+  const arms: Record<string, string[]> = {};
+  for (const pair of document.contents.items) {
+    const name = String(isScalar(pair.key) ? pair.key.value : pair.key);
+    const settings: unknown = isNode(pair.value) ? pair.value.toJSON() : pair.value;
+    if (!/^[\w.=,+-]+$/.test(name)) {
+      problems.push({
+        file,
+        path: name,
+        message: 'an arm name may hold letters, digits and _ . = , + - only',
+        ...at(pair.key),
+      });
+    } else if (
+      !Array.isArray(settings) ||
+      settings.some((setting) => typeof setting !== 'string' || setting.indexOf('=') <= 0)
+    ) {
+      problems.push({
+        file,
+        path: name,
+        message: 'expected a list of path=value strings',
+        ...at(pair.value),
+      });
+    } else arms[name] = settings as string[];
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return arms;
+}
+
 /**
  * `ekipl ablate -c CONFIG --grid path=v1,v2 [--grid ...] --seeds N`: every arm x seed as a child
  * `ekipl train` (`jobs` at once). Every arm's config is validated before any run starts, so a grid path
@@ -85,10 +177,11 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
   const log = options.log ?? (() => {});
   const builtins = options.builtins ?? builtinPlugins;
   const base = options.overrides ?? [];
-  const arms = gridArms(options.grid);
+  const arms = ablationArms(options.grid, options.arms);
+  const firstSeed = options.firstSeed ?? 1;
   // Every arm must be a valid config before anything runs.
   let resolvedBase: ResolvedConfig | undefined;
-  for (const settings of arms) {
+  for (const { settings } of arms) {
     const resolved = await loadCommandConfig({
       config: options.config,
       builtins,
@@ -106,13 +199,13 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
       ),
   );
   await mkdir(directory, { recursive: true });
-  const queue = arms.flatMap((settings) =>
-    Array.from({ length: options.seeds }, (_, i) => ({ settings, seed: i + 1 })),
+  const queue = arms.flatMap(({ name, settings }) =>
+    Array.from({ length: options.seeds }, (_, i) => ({ name, settings, seed: firstSeed + i })),
   );
   const runs: AblationRun[] = [];
   const worker = async () => {
     for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
-      const arm = armName(job.settings);
+      const arm = job.name;
       const runDirectory = join(directory, arm, `seed-${job.seed}`);
       const run: AblationRun = {
         arm,
@@ -151,7 +244,7 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
   await Promise.all(Array.from({ length: Math.max(1, options.jobs) }, worker));
   runs.sort(
     (a, b) =>
-      arms.findIndex((s) => armName(s) === a.arm) - arms.findIndex((s) => armName(s) === b.arm) ||
+      arms.findIndex((arm) => arm.name === a.arm) - arms.findIndex((arm) => arm.name === b.arm) ||
       a.seed - b.seed,
   );
   const { markdown, csv } = await summarise(runs);
@@ -342,7 +435,12 @@ export default defineCommand({
       description:
         "A grid axis, path=v1,v2 (repeatable; @config keeps the config's value): --grid auxiliary=@config,none",
     },
+    arms: {
+      type: 'string',
+      description: 'Named arms: a YAML file mapping each name to a list of path=value overrides',
+    },
     seeds: { type: 'string', description: 'Seeds per arm (default 3)' },
+    'first-seed': { type: 'string', description: 'First seed (default 1): repeat on other seeds' },
     jobs: { type: 'string', description: 'Runs at once (default 1)' },
     out: { type: 'string', description: 'Ablation directory (default: <outputDir>/ablate-<name>-<time>)' },
     set: { type: 'string', description: 'Override a config field in every run, path=value (repeatable)' },
@@ -352,7 +450,9 @@ export default defineCommand({
       const result = await ablate({
         config: args.config,
         grid: repeatedFlag(rawArgs, 'grid'),
+        ...(args.arms === undefined ? {} : { arms: await readArmsFile(args.arms) }),
         seeds: positiveInteger(args.seeds, '--seeds', 3),
+        firstSeed: positiveInteger(args['first-seed'], '--first-seed', 1),
         jobs: positiveInteger(args.jobs, '--jobs', 1),
         ...(args.out === undefined ? {} : { out: args.out }),
         overrides: setFlags(rawArgs),

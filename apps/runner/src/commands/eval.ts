@@ -5,6 +5,7 @@ import {
   ConfigError,
   createComponents,
   createPromptTemplate,
+  disposeComponents,
   Random,
   stepSettings,
 } from '@ekipl/core';
@@ -81,7 +82,7 @@ export async function evaluateCheckpoint(options: EvalOptions): Promise<EvalResu
       splits,
     };
   } finally {
-    await components.policy.dispose?.();
+    await disposeComponents(components);
   }
 }
 

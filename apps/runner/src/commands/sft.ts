@@ -5,6 +5,7 @@ import {
   ConfigError,
   createComponents,
   createPromptTemplate,
+  disposeComponents,
   EkiplError,
   Random,
 } from '@ekipl/core';
@@ -62,7 +63,7 @@ export async function sft(options: SftOptions): Promise<SftResult> {
         runWarmStart(components, renderPrompt, config, metricsFile, random, log, progress, undefined),
       );
     } finally {
-      await components.policy.dispose?.();
+      await disposeComponents(components);
     }
     if (directory === undefined) {
       throw new EkiplError(

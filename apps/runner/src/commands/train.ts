@@ -3,8 +3,10 @@ import { join, resolve } from 'node:path';
 import {
   type BuiltinPlugin,
   ConfigError,
+  costEstimate,
   createComponents,
   createPromptTemplate,
+  disposeComponents,
   type EkiplComponents,
   EkiplError,
   type EkiplStepSettings,
@@ -24,6 +26,7 @@ import { evaluatePolicy, evaluationMetrics } from '../evaluation.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { progressFor, progressLine, type StepProgress } from '../progress.js';
 import { reportCommandError } from '../report-error.js';
+import { readJsonLines } from '../run-files.js';
 import { writeSampleImages } from '../sample-images.js';
 import { setFlags } from '../set-flags.js';
 import { version } from '../version.js';
@@ -36,6 +39,7 @@ import {
   warmStartKey,
 } from '../warm-start.js';
 import { writeAtomically } from '../write-atomically.js';
+import { writeReport } from './report.js';
 
 export interface TrainOptions {
   config: string;
@@ -138,6 +142,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     for (let skipped = 0; skipped < resumed.step; skipped++) await batches.next();
   }
   log(`run directory ${runDirectory}`);
+  for (const line of costEstimate(components, config, Math.max(0, steps - completed))) log(line);
   try {
     if (resumed === undefined && config.warmStart.steps > 0) {
       await warmStartOnce(
@@ -256,7 +261,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } catch (error) {
     throw await failedRun(error, components, progress, runDirectory, log);
   } finally {
-    await components.policy.dispose?.();
+    await disposeComponents(components);
   }
   const interrupted = options.signal?.aborted === true;
   await writeStatus(runDirectory, { state: interrupted ? 'interrupted' : 'finished', steps: completed });
@@ -467,6 +472,7 @@ export default defineCommand({
       description: 'Override a config field, path=value (repeatable): --set objective.learningRate=3e-4',
     },
     resume: { type: 'boolean', description: 'Continue the run in --out from its newest checkpoint' },
+    report: { type: 'boolean', description: "Write the run's report.html into its directory at the end" },
   },
   async run({ args, rawArgs }) {
     const controller = new AbortController();
@@ -508,6 +514,14 @@ export default defineCommand({
       process.stdout.write(
         `${result.interrupted ? 'interrupted after' : 'trained'} ${result.steps} steps: ${result.runDirectory}\n`,
       );
+      for (const line of await evaluationChange(result.runDirectory)) process.stdout.write(`${line}\n`);
+      if (args.report === true) {
+        const { file, charts } = await writeReport({
+          paths: [result.runDirectory],
+          out: join(result.runDirectory, 'report.html'),
+        });
+        process.stdout.write(`report: ${file} (${charts} charts)\n`);
+      }
       if (result.interrupted) process.exitCode = 130;
     } catch (error) {
       view.stop(); // the bar gives the terminal back before the error is printed
@@ -518,6 +532,34 @@ export default defineCommand({
     }
   },
 });
+
+/**
+ * Held-out accuracy and format before RL (the step-0 evaluation) and after the last step, one line per
+ * split: `id accuracy 0.300 -> 0.420, format 0.860 -> 0.950 (200 tasks, steps 0 -> 100)`.
+ */
+export async function evaluationChange(runDirectory: string): Promise<string[]> {
+  const evaluations = (await readJsonLines(join(runDirectory, 'metrics.jsonl'))).filter(
+    (line) => 'step' in line && Object.keys(line).some((key) => key.startsWith('eval/')),
+  ) as Record<string, number>[];
+  const first = evaluations[0];
+  const last = evaluations.at(-1);
+  if (first === undefined || last === undefined || first === last) return [];
+  const splits = [
+    ...new Set(Object.keys(last).flatMap((key) => /^eval\/([^/]+)\/accuracy$/.exec(key)?.[1] ?? [])),
+  ];
+  const change = (key: string) =>
+    first[key] === undefined || last[key] === undefined
+      ? undefined
+      : `${first[key].toFixed(3)} -> ${last[key].toFixed(3)}`;
+  return splits.map((split) =>
+    [
+      `${split} accuracy ${change(`eval/${split}/accuracy`)}`,
+      ...(change(`eval/${split}/format`) === undefined ? [] : [`format ${change(`eval/${split}/format`)}`]),
+    ]
+      .join(', ')
+      .concat(` (steps ${first['step']} -> ${last['step']})`),
+  );
+}
 
 /** The rollout wrapper, when a `rollout:` backend generates the policy's samples. */
 function rolloutOf(policy: PolicyBackend): RolloutPolicy | undefined {

@@ -1,7 +1,9 @@
 import {
   type BuiltinPlugin,
   ConfigError,
+  costEstimate,
   createComponents,
+  disposeComponents,
   formatConfigIssue,
   loadConfig,
   Random,
@@ -33,8 +35,13 @@ export async function validateConfigFile(
     // Every plugin is created too (a missing checkpoint or API key, an instance without its kind's
     // methods), so a config that validates does not fail at step 1 for a reason seen here.
     const components = await createComponents(resolved, Random.fromSeed(resolved.config.run.seed));
-    await components.policy.dispose?.();
-    return { exitCode: 0, stdout: stringifyConfig(resolved.config), stderr: '' };
+    const cost = costEstimate(components, resolved.config, resolved.config.run.steps);
+    await disposeComponents(components);
+    return {
+      exitCode: 0,
+      stdout: stringifyConfig(resolved.config),
+      stderr: cost.map((line) => `${line}\n`).join(''),
+    };
   } catch (error) {
     if (ConfigError.isInstance(error)) {
       const count = error.issues.length;

@@ -7,7 +7,12 @@ import type { AuxiliarySource, EkiplStepSettings, WeightedReward } from '../ekip
 import { ConfigError, type ConfigIssue } from '../errors/config-error.js';
 import { EkiplError } from '../errors/ekipl-error.js';
 import { PluginError } from '../errors/plugin-error.js';
-import type { AnyPluginDefinition, PluginInstances, PluginKind } from '../plugin/define-plugin.js';
+import type {
+  AnyPluginDefinition,
+  PluginContext,
+  PluginInstances,
+  PluginKind,
+} from '../plugin/define-plugin.js';
 import { type BuiltinPlugin, loadPlugin } from '../plugin/load-plugin.js';
 import { parsePluginOptions, schemaKeysAt } from '../plugin/plugin-options.js';
 import type { Random } from '../random.js';
@@ -39,6 +44,8 @@ export interface ResolvedConfig {
   /** Absolute path of the config file, when it came from one. */
   file?: string;
   configDirectory: string;
+  /** The built-in plugins it was resolved with (for plugins that create others: `PluginContext.createPlugin`). */
+  builtins?: readonly BuiltinPlugin[];
   plugins: {
     dataset: ResolvedPlugin<'dataset'>;
     policy: ResolvedPlugin<'policy'>;
@@ -213,6 +220,7 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
   return {
     config: resolvedConfig,
     configDirectory,
+    builtins,
     plugins: {
       dataset: dataset!,
       policy: policy!,
@@ -271,17 +279,46 @@ export async function resolvePluginReference<K extends PluginKind>(
   };
 }
 
-/** Creates one plugin instance with its own random stream and the config folder. */
+/**
+ * Creates one plugin instance with its own random stream and the config folder. With `builtins`, the
+ * instance may create the plugins its options name (`PluginContext.createPlugin`), loaded and validated
+ * like a config entry; their problems are reported under `<instance>.options.<field>`.
+ */
 export async function createPluginInstance<K extends PluginKind>(
   entry: ResolvedPlugin<K>,
-  context: { random: Random; configDirectory: string; warn?: (message: string) => void },
+  context: {
+    random: Random;
+    configDirectory: string;
+    warn?: (message: string) => void;
+    builtins?: readonly BuiltinPlugin[] | undefined;
+  },
 ): Promise<PluginInstances[K]> {
   const warn = context.warn ?? (() => {});
+  const { builtins } = context;
+  const createPlugin: PluginContext['createPlugin'] =
+    builtins === undefined
+      ? undefined
+      : async (kind, reference, field) => {
+          const issues: ConfigIssue[] = [];
+          const nested = await resolvePluginReference(
+            kind,
+            reference,
+            ['options', ...field.split('.')],
+            { builtins, configDirectory: context.configDirectory },
+            issues,
+          );
+          if (nested === undefined) throw new ConfigError(issues);
+          return createPluginInstance(
+            { ...nested, name: reference.name ?? `${entry.name}.${field}` },
+            { ...context, random: context.random.split('nested', field) },
+          );
+        };
   const instance = (await entry.plugin.create(entry.options, {
     name: entry.name,
     random: context.random,
     configDirectory: context.configDirectory,
     warn: (message) => warn(`${entry.name}: ${message}`),
+    ...(createPlugin === undefined ? {} : { createPlugin }),
   })) as PluginInstances[K];
   const missing = (requiredMembers[entry.plugin.kind] as readonly string[]).filter(
     (member) => instance === null || typeof instance !== 'object' || !(member in instance),
@@ -453,6 +490,52 @@ export interface RunComponents {
 }
 
 /** Creates every plugin instance of a resolved config, each with its own random stream split from `random`. */
+/** Prompt tokens assumed per external request in cost estimates: a question and one image. */
+export const estimatedPromptTokens = 1000;
+
+/**
+ * What a run's external samplers may cost at most, before it starts: each sampler's answers over
+ * `steps` (batch x its samples per step, plus one answer per warm-start prompt for the teacher), priced
+ * by the sampler at ~1000 prompt tokens and full-length answers, capped by its budget. One line per
+ * sampler that charges anything, and a total; empty when nothing costs.
+ */
+export function costEstimate(components: RunComponents, config: ValidatedConfig, steps: number): string[] {
+  const rows: { name: string; answers: number; usd: number; budgetUsd?: number }[] = [];
+  const add = (source: AuxiliarySource, answers: number) => {
+    const estimate = source.sampler.estimateCostUsd?.(answers, estimatedPromptTokens);
+    if (estimate !== undefined && (estimate.usd > 0 || estimate.budgetUsd !== undefined)) {
+      rows.push({ name: source.name, answers, ...estimate });
+    }
+  };
+  for (const source of components.auxiliary) add(source, steps * config.run.batchSize * source.samples);
+  if (components.teacher !== undefined) {
+    add(
+      components.teacher,
+      config.warmStart.steps * (config.warmStart.batchSize ?? config.run.batchSize * config.run.groupSize),
+    );
+  }
+  if (rows.length === 0) return [];
+  const capped = (row: (typeof rows)[number]) => Math.min(row.usd, row.budgetUsd ?? Number.POSITIVE_INFINITY);
+  const total = rows.reduce((sum, row) => sum + capped(row), 0);
+  return [
+    `external cost: at most $${total.toFixed(2)} (about ${estimatedPromptTokens} prompt tokens per request, every answer at its longest):`,
+    ...rows.map(
+      (row) =>
+        `  ${row.name}: ${row.answers} answers, up to $${row.usd.toFixed(2)}${row.budgetUsd === undefined ? '' : `, budget $${row.budgetUsd.toFixed(2)}`}`,
+    ),
+  ];
+}
+
+/** Frees every instance that holds resources: the policy (and its rollout backend), then the samplers. */
+export async function disposeComponents(components: RunComponents): Promise<void> {
+  await components.policy.dispose?.();
+  const samplers = [
+    ...components.auxiliary,
+    ...(components.teacher === undefined ? [] : [components.teacher]),
+  ];
+  await Promise.all(samplers.map(({ sampler }) => sampler.dispose?.()));
+}
+
 export async function createComponents(
   resolved: ResolvedConfig,
   random: Random,
@@ -466,12 +549,26 @@ export async function createComponents(
         random: random.split('plugin', ...labels),
         configDirectory: resolved.configDirectory,
         warn,
+        builtins: resolved.builtins,
       });
     } catch (error) {
-      if (ConfigError.isInstance(error)) throw error;
       const path = labels
         .map((label, i) => (typeof label === 'number' ? `[${label}]` : i === 0 ? label : `.${label}`))
         .join('');
+      // A nested plugin's problems are located under this section (auxiliary[2].options.policy.use).
+      if (ConfigError.isInstance(error)) {
+        throw new ConfigError(
+          error.issues.map((issue) =>
+            issue.path.startsWith('options.') || issue.path === 'options'
+              ? {
+                  ...issue,
+                  path: `${path}.${issue.path}`,
+                  ...(resolved.file === undefined ? {} : { file: resolved.file }),
+                }
+              : issue,
+          ),
+        );
+      }
       const message = error instanceof Error ? error.message : String(error);
       throw new ConfigError(
         [

@@ -43,4 +43,12 @@ export interface AuxiliarySampler {
    * compute one (local models). `undefined` when it cannot for this text.
    */
   score?(prompt: Prompt, text: string): Promise<number | undefined>;
+  /**
+   * At most what `answers` answers cost in USD, each to a prompt of about `promptTokens` tokens and as
+   * long as the sampler lets an answer be, with the budget that caps it: printed before a run starts.
+   * Absent: the sampler costs nothing (offline and local experts).
+   */
+  estimateCostUsd?(answers: number, promptTokens: number): { usd: number; budgetUsd?: number };
+  /** Frees what the sampler holds (a local model's weights and threads); called once when the run ends. */
+  dispose?(): Promise<void>;
 }

@@ -39,6 +39,17 @@ export interface PluginContext {
   configDirectory: string;
   /** Report something the user should know (an option that cannot be honoured); never throws. */
   warn(message: string): void;
+  /**
+   * Creates the plugin one of this plugin's options names (`{ use, options }`), loaded and validated
+   * like a config entry, so a plugin that wraps another (aux-local wraps a policy backend) never imports
+   * it. `field` is that option's path (`policy`): errors are reported under it. Absent where the host
+   * cannot load plugins.
+   */
+  createPlugin?: <K extends PluginKind>(
+    kind: K,
+    reference: { use: string; name?: string; options?: Record<string, unknown> },
+    field: string,
+  ) => Promise<PluginInstances[K]>;
 }
 
 /**

@@ -1,0 +1,125 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { loadConfig } from '@ekipl/core';
+import { afterAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain ES module of the example, without types
+import { compare } from '../../../examples/paper/results.mjs';
+import { builtinPlugins } from '../src/index.js';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const scratch = mkdtempSync(join(tmpdir(), 'ekipl-paper-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+// The CI-sized paper: a tiny model, a 2-step warm start, 2 RL steps, one seed, three arms, so that the
+// pipeline (sft -> eval -> ablate -> pass@k -> results.md) cannot rot. The numbers mean nothing here.
+const tiny = [
+  'policy.options.size={ dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 }',
+  'dataset.options.imageSize=16',
+  'policy.options.workers=1',
+  'warmStart.steps=2',
+  'warmStart.batchSize=2',
+  'run.steps=2',
+  'run.evalEvery=1',
+  'run.batchSize=1',
+  'run.groupSize=2',
+];
+
+function paper(out: string, results: string) {
+  return promisify(execFile)(
+    process.execPath,
+    [
+      join(root, 'examples', 'paper', 'paper.mjs'),
+      '--out',
+      out,
+      '--results',
+      results,
+      '--seeds',
+      '2',
+      '--arms',
+      'grpo,ekipl,snis',
+      '--limit',
+      '4',
+      '--pass-at-limit',
+      '2',
+      '--pass-at',
+      '1,2',
+      '--rebuild-warm-start',
+      ...tiny.flatMap((override) => ['--set', override]),
+    ],
+    { cwd: root },
+  );
+}
+
+describe('npm run paper, CI-sized', () => {
+  it('runs every stage, writes each table of results.md from the files, and resumes', async () => {
+    const out = join(scratch, 'runs');
+    const results = join(scratch, 'results.md');
+    const { stderr } = await paper(out, results);
+    expect(stderr).toContain('[paper] building the warm start');
+    expect(stderr).toMatch(/results\.md written/);
+    const page = readFileSync(results, 'utf8');
+    for (const heading of [
+      '## Table 1: held-out accuracy',
+      "## Fig. 3: samples to reach GRPO's final accuracy",
+      '## Fig. 4: share of selected actions by source, over training',
+      '## Fig. 5: pass@k',
+      '## Importance weights per estimator',
+      '## Mechanism and cost',
+      "## The paper's claims, checked",
+    ]) {
+      expect(page).toContain(heading);
+    }
+    // Each arm's row: 2 seeds, four mean +- std cells.
+    for (const arm of ['grpo', 'ekipl', 'snis']) {
+      expect(page).toMatch(
+        new RegExp(
+          `\\| ${arm} \\| 2 \\| \\d\\.\\d{3} \\+- \\d\\.\\d{3} \\| \\d\\.\\d{3} \\+- \\d\\.\\d{3} \\|`,
+        ),
+      );
+    }
+    expect(page).toMatch(/\| answer prior \(always "\d+"\) \|/);
+    expect(page).toMatch(/\| warm start, images blanked \| {2}\| \d\.\d{3} \|/);
+    // Fig. 4 lists the experts of the EKIPL arms and not of GRPO; Fig. 5 the three policies.
+    // Two steps fill the second and last quarters only.
+    expect(page).toMatch(/\| ekipl \| strong-expert \| n\/a \| \d\.\d{3} \| n\/a \| \d\.\d{3} \|/);
+    expect(page).not.toMatch(/\| grpo \| strong-expert \|/);
+    for (const policy of ['warm start', 'grpo', 'ekipl'])
+      expect(page).toMatch(new RegExp(`\\| ${policy} \\| id \\| \\d`));
+    expect(page).toContain('| EKIPL beats plain GRPO on id accuracy (Table 1) |');
+    expect(page).toContain('--rebuild-warm-start');
+
+    // Again: every run and evaluation is kept, only the page is rewritten.
+    const metrics = join(out, 'ablate', 'ekipl', 'seed-1', 'metrics.jsonl');
+    const before = statSync(metrics).mtimeMs;
+    const again = await paper(out, results);
+    expect(again.stderr).not.toContain('building the warm start');
+    expect(again.stderr).not.toContain('[paper] eval');
+    expect(statSync(metrics).mtimeMs).toBe(before);
+  }, 600_000);
+
+  it('the real-experts variant is a valid config (data and servers are not here: it is not run)', async () => {
+    for (const name of [
+      'paper-real-experts.yaml',
+      'paper-real-experts-warm-start.yaml',
+      'benchmark.yaml',
+      'warm-start.yaml',
+    ]) {
+      const resolved = await loadConfig(join(root, 'examples', 'paper', name), { builtins: builtinPlugins });
+      expect(resolved.config.run.name).toMatch(/^paper/);
+    }
+  });
+
+  it('calls a difference real only beyond 2 standard errors', () => {
+    // means 0.5 and 0.3, stds 0.1 and 0.1 over 3 seeds: s.e. of the difference sqrt(2 x 0.01 / 3) = 0.0816.
+    const higher = compare([0.4, 0.5, 0.6], [0.2, 0.3, 0.4]);
+    expect(higher.difference).toBeCloseTo(0.2, 12);
+    expect(higher.error).toBeCloseTo(Math.sqrt(0.02 / 3), 12);
+    expect(higher.verdict).toBe('higher');
+    expect(compare([0.4, 0.5, 0.6], [0.3, 0.4, 0.5]).verdict).toBe('within noise'); // 0.1 < 0.163
+    expect(compare([0.2, 0.3, 0.4], [0.4, 0.5, 0.6]).verdict).toBe('lower');
+    expect(compare([0.9], [0.1]).verdict).toBe('within noise'); // one seed each: no spread to judge by
+  });
+});

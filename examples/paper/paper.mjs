@@ -1,0 +1,193 @@
+// The paper's comparisons on the embedded benchmark (`npm run paper`): from the shipped warm start, every
+// arm of arms.yaml x seed through `ekipl ablate`, pass@k of the warm start and of the final GRPO and
+// EKIPL policies through `ekipl eval`, then docs/results.md written from the measured files (results.mjs).
+// Resumable: run it again and finished runs and evaluations are kept, an interrupted run resumes.
+//
+//   node examples/paper/paper.mjs [--out DIR] [--seeds 3] [--first-seed 1] [--jobs 2] [--arms a,b]
+//     [--results docs/results.md] [--limit 500] [--pass-at-limit 100] [--rebuild-warm-start]
+//     [--config examples/paper/benchmark.yaml --warm-start-config examples/paper/warm-start.yaml]
+//     [--set path=value ...]   (applied to the warm start, every arm and every evaluation)
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { writeResults } from './results.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const bin = join(root, 'apps/runner/dist/bin.js');
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string', default: join(here, 'runs') },
+    config: { type: 'string', default: join(here, 'benchmark.yaml') },
+    'warm-start-config': { type: 'string', default: join(here, 'warm-start.yaml') },
+    seeds: { type: 'string', default: '3' },
+    'first-seed': { type: 'string', default: '1' },
+    jobs: { type: 'string', default: String(Math.max(1, Math.min(2, cpus().length))) },
+    arms: { type: 'string' },
+    results: { type: 'string', default: join(root, 'docs/results.md') },
+    limit: { type: 'string' },
+    'pass-at-limit': { type: 'string', default: '100' },
+    'pass-at': { type: 'string', default: '1,2,4,8,16,32' },
+    'rebuild-warm-start': { type: 'boolean', default: false },
+    set: { type: 'string', multiple: true, default: [] },
+  },
+});
+const out = resolve(values.out);
+const benchmark = resolve(values.config);
+// The shipped warm start belongs to benchmark.yaml; another config builds its own from its warm-start config.
+const ownBenchmark = benchmark === join(here, 'benchmark.yaml');
+// warmStart.* overrides shape the warm start only (benchmark.yaml's runs start from its checkpoint).
+const warmStartArgs = values.set.flatMap((override) => ['--set', override]);
+const setArgs = values.set
+  .filter((override) => !override.startsWith('warmStart.'))
+  .flatMap((override) => ['--set', override]);
+const config = parse(readFileSync(benchmark, 'utf8'));
+const limit = values.limit ?? String(config.run.evalLimit);
+mkdirSync(join(out, 'evals'), { recursive: true });
+
+function ekipl(args, logFile) {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (chunk) => {
+      log += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      // Progress of the child (ablate's per-run lines, warm-start steps) shows as it happens.
+      for (const line of String(chunk).split('\n')) {
+        if (/^\S.*(starting|resuming|finished|failed|warm start \d+\/)/.test(line)) {
+          process.stderr.write(`  ${line.trim()}\n`);
+        }
+      }
+    });
+    child.on('close', (code) => {
+      if (logFile !== undefined) writeFileSync(logFile, log);
+      if (code === 0) done(log);
+      else {
+        process.stderr.write(
+          `ekipl ${args[0]} failed (exit ${code}):\n${log.trim().split('\n').slice(-12).join('\n')}\n`,
+        );
+        process.exit(code === 2 ? 2 : 1);
+      }
+    });
+  });
+}
+
+const step = (text) => process.stderr.write(`[paper] ${text}\n`);
+const started = Date.now();
+
+// 1. The warm start: the shipped checkpoint, or rebuilt from warm-start.yaml (same model and data).
+const shipped = join(here, 'warm-start', 'checkpoint');
+let warmStart = shipped;
+if (values['rebuild-warm-start'] || !ownBenchmark || !existsSync(join(shipped, 'model.safetensors'))) {
+  warmStart = join(out, 'warm-start', 'checkpoint');
+  if (!existsSync(join(warmStart, 'model.safetensors'))) {
+    step(`building the warm start (ekipl sft -c ${relative(root, resolve(values['warm-start-config']))})`);
+    await ekipl(
+      ['sft', '-c', resolve(values['warm-start-config']), '--out', join(out, 'warm-start'), ...warmStartArgs],
+      join(out, 'warm-start.log'),
+    );
+  }
+}
+step(`warm start: ${relative(root, warmStart)}`);
+
+// 2. What the warm start scores: greedy with real and blanked images, pass@k; the tasks for the prior.
+async function evaluate(name, checkpoint, extra) {
+  const file = join(out, 'evals', `${name}.json`);
+  if (existsSync(file)) return;
+  step(`eval ${name}`);
+  await ekipl(['eval', '-c', benchmark, '--checkpoint', checkpoint, '--out', file, ...extra, ...setArgs]);
+}
+const passAt = ['--pass-at', values['pass-at'], '--limit', values['pass-at-limit']];
+await evaluate('warm-start', warmStart, ['--limit', limit]);
+await evaluate('warm-start-blank', warmStart, ['--limit', limit, '--blank-images']);
+await evaluate('warm-start-pass', warmStart, passAt);
+for (const [split, count] of [
+  ['train', '2000'],
+  ['id', limit],
+  ['ood', limit],
+]) {
+  if (existsSync(join(out, 'tasks', split, 'tasks.jsonl'))) continue;
+  await ekipl([
+    'tasks',
+    '-c',
+    benchmark,
+    '--split',
+    split,
+    '--limit',
+    count,
+    '--out',
+    join(out, 'tasks', split),
+    ...setArgs,
+  ]);
+}
+
+// 3. Every arm x seed from the warm start.
+const allArms = parse(readFileSync(join(here, 'arms.yaml'), 'utf8'));
+const armNames = values.arms === undefined ? Object.keys(allArms) : values.arms.split(',');
+const unknown = armNames.filter((name) => !(name in allArms));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `--arms: no arm ${unknown.join(', ')} in arms.yaml (it has ${Object.keys(allArms).join(', ')})\n`,
+  );
+  process.exit(2);
+}
+const armsFile = join(out, 'arms.yaml');
+writeFileSync(armsFile, stringify(Object.fromEntries(armNames.map((name) => [name, allArms[name]]))));
+const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => Number(values['first-seed']) + i);
+step(`${armNames.length} arms x seeds ${seeds.join(', ')} (ekipl ablate, ${values.jobs} at a time)`);
+await ekipl(
+  [
+    'ablate',
+    '-c',
+    benchmark,
+    '--arms',
+    armsFile,
+    '--seeds',
+    values.seeds,
+    '--first-seed',
+    values['first-seed'],
+    '--jobs',
+    values.jobs,
+    '--out',
+    join(out, 'ablate'),
+    '--set',
+    `policy.options.checkpoint=${warmStart}`,
+    ...setArgs,
+  ],
+  join(out, 'ablate.log'),
+);
+
+// 4. pass@k of the final policies of GRPO and EKIPL (Fig. 5).
+for (const arm of ['grpo', 'ekipl'].filter((name) => armNames.includes(name))) {
+  for (const seed of seeds) {
+    await evaluate(
+      `${arm}-seed-${seed}-pass`,
+      join(out, 'ablate', arm, `seed-${seed}`, 'checkpoint'),
+      passAt,
+    );
+  }
+}
+
+// 5. The results page, from the files alone.
+const command = ['npm run paper', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
+  ' ',
+);
+await writeResults({
+  out,
+  results: resolve(values.results),
+  arms: armNames,
+  seeds,
+  command,
+  root,
+  warmStart,
+  config: benchmark,
+});
+step(
+  `${relative(root, resolve(values.results))} written in ${Math.round((Date.now() - started) / 60000)} min`,
+);
