@@ -14,7 +14,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { writeResults } from './results.mjs';
+import { commit, writeResults } from './results.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -80,6 +80,8 @@ function ekipl(args, logFile) {
 
 const step = (text) => process.stderr.write(`[paper] ${text}\n`);
 const started = Date.now();
+// The code that runs is the checkout as it is now, whatever changes while it runs.
+const revision = commit(root);
 
 // 1. The warm start: the shipped checkpoint, or rebuilt from warm-start.yaml (same model and data).
 const shipped = join(here, 'warm-start', 'checkpoint');
@@ -138,7 +140,17 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const armsFile = join(out, 'arms.yaml');
-writeFileSync(armsFile, stringify(Object.fromEntries(armNames.map((name) => [name, allArms[name]]))));
+writeFileSync(
+  armsFile,
+  stringify(
+    Object.fromEntries(
+      armNames.map((name) => [
+        name,
+        allArms[name].map((setting) => setting.replaceAll('@warm-start', warmStart)),
+      ]),
+    ),
+  ),
+);
 const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => Number(values['first-seed']) + i);
 step(`${armNames.length} arms x seeds ${seeds.join(', ')} (ekipl ablate, ${values.jobs} at a time)`);
 await ekipl(
@@ -187,6 +199,7 @@ await writeResults({
   root,
   warmStart,
   config: benchmark,
+  revision,
 });
 step(
   `${relative(root, resolve(values.results))} written in ${Math.round((Date.now() - started) / 60000)} min`,

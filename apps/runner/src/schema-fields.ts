@@ -52,8 +52,9 @@ export function schemaFields(schema: z.ZodType): SchemaField[] | undefined {
 
 export function fieldsOf(schema: JsonSchema, prefix: string): SchemaField[] {
   const required = new Set(schema.required ?? []);
-  return Object.entries(schema.properties ?? {}).flatMap(([key, property]) => {
+  return Object.entries(schema.properties ?? {}).flatMap(([key, written]) => {
     const path = `${prefix}${key}`;
+    const property = optionalObject(written);
     const field: SchemaField = {
       path,
       type: typeText(property),
@@ -67,6 +68,19 @@ export function fieldsOf(schema: JsonSchema, prefix: string): SchemaField[] {
     }
     return [field];
   });
+}
+
+/**
+ * `z.union([z.undefined(), objectSchema])` (an object that may be absent without its defaults being
+ * filled in) comes out as anyOf [{}, object]: show it as the object, not as "anything | object".
+ */
+function optionalObject(schema: JsonSchema): JsonSchema {
+  const members = schema.anyOf ?? [];
+  const objects = members.filter((member) => member.type === 'object' && member.properties !== undefined);
+  const empty = members.filter((member) => Object.keys(member).length === 0);
+  if (objects.length !== 1 || objects.length + empty.length !== members.length) return schema;
+  const { anyOf: _, ...rest } = schema;
+  return { ...objects[0]!, ...rest, default: undefined };
 }
 
 // zod writes the safe-integer range into every integer; it says nothing to a reader.

@@ -170,6 +170,18 @@ describe('the ONNX backend', () => {
     ).toBeLessThan(1e-4);
     expect(instance.capabilities.train).toBe(false);
     await instance.dispose?.();
+    // Without size, the checkpoint's own architecture (its state.json); a size that disagrees is an error.
+    const sized = await instantiatePlugin(onnx, { maxPromptTokens: 32, checkpoint });
+    expect(
+      maxDifference(
+        await tfjs.score(requests, 'current', 0.9),
+        await sized.instance.score(requests, 'current', 0.9),
+      ),
+    ).toBeLessThan(1e-4);
+    await sized.instance.dispose?.();
+    await expect(instantiatePlugin(onnx, { size: { ...size, dimension: 64 }, checkpoint })).rejects.toThrow(
+      /has dimension = 32, options.size says 64: leave size out/,
+    );
     const cuda = await instantiatePlugin(onnx, { size, executionProvider: 'cuda' }).catch(
       (error: unknown) => error,
     );

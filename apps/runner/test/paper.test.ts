@@ -39,7 +39,7 @@ function paper(out: string, results: string) {
       '--seeds',
       '2',
       '--arms',
-      'grpo,ekipl,snis',
+      'grpo,ekipl,exact-is-local',
       '--limit',
       '4',
       '--pass-at-limit',
@@ -73,7 +73,7 @@ describe('npm run paper, CI-sized', () => {
       expect(page).toContain(heading);
     }
     // Each arm's row: 2 seeds, four mean +- std cells.
-    for (const arm of ['grpo', 'ekipl', 'snis']) {
+    for (const arm of ['grpo', 'ekipl', 'exact-is-local']) {
       expect(page).toMatch(
         new RegExp(
           `\\| ${arm} \\| 2 \\| \\d\\.\\d{3} \\+- \\d\\.\\d{3} \\| \\d\\.\\d{3} \\+- \\d\\.\\d{3} \\|`,
@@ -89,6 +89,9 @@ describe('npm run paper, CI-sized', () => {
     for (const policy of ['warm start', 'grpo', 'ekipl'])
       expect(page).toMatch(new RegExp(`\\| ${policy} \\| id \\| \\d`));
     expect(page).toContain('| EKIPL beats plain GRPO on id accuracy (Table 1) |');
+    // The local expert (the warm start itself, on ONNX) gives exact densities: no fallbacks.
+    expect(page).toMatch(/\| exact-is-local \| exact-is \| [^|]+ \| [^|]+ \| [^|]+ \| [^|]+ \| 0\.00 \|/);
+    expect(page).toMatch(/\| exact-is-local \| local-expert \|/);
     expect(page).toContain('--rebuild-warm-start');
 
     // Again: every run and evaluation is kept, only the page is rewritten.

@@ -1,6 +1,13 @@
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { definePlugin, EkiplError, z } from '@ekipl/core';
-import { defaultTinyVlmConfig, initialValues, readSafetensors, tinyVlmSizeSchema } from '@ekipl/tiny-vlm';
+import {
+  defaultTinyVlmConfig,
+  initialValues,
+  readSafetensors,
+  type TinyVlmConfig,
+  tinyVlmSizeSchema,
+} from '@ekipl/tiny-vlm';
 import { OnnxPolicy } from './policy.js';
 
 /**
@@ -13,7 +20,12 @@ export const onnx = definePlugin({
   description:
     'the tiny VLM on ONNX Runtime (inference: rollouts, reference scoring, local experts), CPU or CUDA',
   options: z.strictObject({
-    size: tinyVlmSizeSchema,
+    // A union, not .optional(): the size schema's prefault would fill an absent size with the defaults.
+    size: z
+      .union([z.undefined(), tinyVlmSizeSchema])
+      .describe(
+        "Model sizes. Absent: the checkpoint's own (its state.json), or the defaults without a checkpoint; given with a checkpoint, they must match it.",
+      ),
     maxPromptTokens: z
       .int()
       .positive()
@@ -51,12 +63,13 @@ export const onnx = definePlugin({
       ),
   }),
   async create(options, context) {
-    const config = { ...defaultTinyVlmConfig, ...options.size };
+    let config: TinyVlmConfig = { ...defaultTinyVlmConfig, ...options.size };
     let weights: Map<string, { data: Float32Array; shape: number[] }>;
     if (options.checkpoint !== undefined) {
       const directory = isAbsolute(options.checkpoint)
         ? options.checkpoint
         : resolve(context.configDirectory, options.checkpoint);
+      config = await checkpointConfig(directory, options.size);
       const { tensors } = await readSafetensors(join(directory, 'model.safetensors')).catch(
         (error: unknown) => {
           throw new EkiplError(
@@ -81,3 +94,29 @@ export const onnx = definePlugin({
     });
   },
 });
+
+/**
+ * The architecture a checkpoint was trained with (its state.json; before `imageNormalisation` existed,
+ * `none`); sizes given in the options must agree with it. Without a state.json, the options' sizes.
+ */
+async function checkpointConfig(
+  directory: string,
+  size: Partial<TinyVlmConfig> | undefined,
+): Promise<TinyVlmConfig> {
+  const text = await readFile(join(directory, 'state.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return { ...defaultTinyVlmConfig, ...size };
+  const stored = (JSON.parse(text) as { config?: Partial<TinyVlmConfig> }).config ?? {};
+  const config: TinyVlmConfig = {
+    ...defaultTinyVlmConfig,
+    ...stored,
+    imageNormalisation: stored.imageNormalisation ?? 'none',
+  };
+  for (const [key, value] of Object.entries(size ?? {}) as [keyof TinyVlmConfig, unknown][]) {
+    if (config[key] !== value) {
+      throw new EkiplError(
+        `checkpoint ${directory} has ${key} = ${config[key]}, options.size says ${value}: leave size out to use the checkpoint's`,
+      );
+    }
+  }
+  return config;
+}

@@ -95,6 +95,9 @@ export interface ThreadMemory {
   imageCacheBytes: number;
 }
 
+/** Most sequences one scoring forward pass takes (its activations stay far below the wasm heap). */
+const scoreChunk = 64;
+
 /**
  * A PolicyBackend on TensorFlow.js around the tiny VLM. All log-probs are of softmax(logits / T) at
  * the temperature each call passes. The reference weights (the KL anchor) are a frozen copy of the
@@ -345,6 +348,15 @@ export class TfjsPolicy implements PolicyBackend {
     temperature: number,
   ): Promise<number[][]> {
     if (which === 'reference') this.ensureReference();
+    // A bounded batch per forward pass: scoring 500 image prompts at once (an evaluation's image
+    // reliance) outgrew the WebAssembly heap and aborted the process.
+    if (requests.length > scoreChunk) {
+      const rows: number[][] = [];
+      for (let start = 0; start < requests.length; start += scoreChunk) {
+        rows.push(...(await this.scoreLocal(requests.slice(start, start + scoreChunk), which, temperature)));
+      }
+      return rows;
+    }
     const weights = which === 'current' ? this.parameters : (this.reference as unknown as ModelParameters);
     const sequences = await this.sequenceInputs(requests);
     const result: number[][] = new Array(requests.length);

@@ -44,6 +44,22 @@ describe('generation and scoring', () => {
     });
   });
 
+  it('scores many requests in bounded passes, in order: 150 at once equal each scored alone', async () => {
+    const policy = await smallPolicy();
+    const prompts = await testPrompts();
+    const requests = Array.from({ length: 150 }, (_, i) => ({
+      prompt: prompts[i % prompts.length]!,
+      tokens: [65 + (i % 7), 66 + (i % 5), 256],
+    }));
+    const together = await policy.score(requests, 'current', 0.9);
+    const alone = await Promise.all(requests.map((request) => policy.score([request], 'current', 0.9)));
+    together.forEach((row, i) => {
+      row.forEach((value, t) => {
+        expect(Math.abs(value - alone[i]![0]![t]!)).toBeLessThan(1e-4);
+      });
+    });
+  });
+
   it('the same seed gives the same samples; another seed other samples; no tensors leak', async () => {
     const policy = await smallPolicy();
     const prompts = await testPrompts();
