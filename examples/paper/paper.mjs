@@ -49,7 +49,11 @@ const config = parse(readFileSync(benchmark, 'utf8'));
 const limit = values.limit ?? String(config.run.evalLimit);
 mkdirSync(join(out, 'evals'), { recursive: true });
 
+// Whether this invocation made any of the measured files (a run, an evaluation), not only the page.
+let measured = false;
+
 function ekipl(args, logFile) {
+  if (args[0] !== 'ablate') measured = true;
   return new Promise((done) => {
     const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
@@ -60,6 +64,7 @@ function ekipl(args, logFile) {
       log += chunk;
       // Progress of the child (ablate's per-run lines, warm-start steps) shows as it happens.
       for (const line of String(chunk).split('\n')) {
+        if (/^\S.*(starting|resuming)$/.test(line.trim())) measured = true;
         if (/^\S.*(starting|resuming|finished|failed|warm start \d+\/)/.test(line)) {
           process.stderr.write(`  ${line.trim()}\n`);
         }
@@ -190,16 +195,22 @@ for (const arm of ['grpo', 'ekipl'].filter((name) => armNames.includes(name))) {
 const command = ['npm run paper', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
   ' ',
 );
+// Which code made the files: every invocation that measured something, kept beside them.
+const provenanceFile = join(out, 'provenance.json');
+const provenance = existsSync(provenanceFile) ? JSON.parse(readFileSync(provenanceFile, 'utf8')) : [];
+if (measured || provenance.length === 0) {
+  provenance.push({ command, revision, date: new Date().toISOString().slice(0, 10) });
+  writeFileSync(provenanceFile, `${JSON.stringify(provenance, null, 2)}\n`);
+}
 await writeResults({
   out,
   results: resolve(values.results),
   arms: armNames,
   seeds,
-  command,
   root,
   warmStart,
   config: benchmark,
-  revision,
+  provenance,
 });
 step(
   `${relative(root, resolve(values.results))} written in ${Math.round((Date.now() - started) / 60000)} min`,

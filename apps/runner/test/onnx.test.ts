@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OnnxPolicy, onnx } from '@ekipl/backend-onnx';
+import { OnnxPolicy, onnx, writeOnnxModel } from '@ekipl/backend-onnx';
 import {
   defaultOptimizerSettings,
   defaultTinyVlmConfig,
@@ -181,6 +181,23 @@ describe('the ONNX backend', () => {
     await sized.instance.dispose?.();
     await expect(instantiatePlugin(onnx, { size: { ...size, dimension: 64 }, checkpoint })).rejects.toThrow(
       /has dimension = 32, options.size says 64: leave size out/,
+    );
+    // A model of this architecture as standalone ONNX files (weights inside), loaded as a user's own.
+    const files = join(scratch, 'onnx-model');
+    expect((await writeOnnxModel(checkpoint, files)).dimension).toBe(32);
+    const own = await instantiatePlugin(onnx, { size, maxPromptTokens: 32, model: files });
+    expect(
+      maxDifference(
+        await tfjs.score(requests, 'current', 0.9),
+        await own.instance.score(requests, 'current', 0.9),
+      ),
+    ).toBeLessThan(1e-4);
+    await own.instance.dispose?.();
+    await expect(instantiatePlugin(onnx, { size, model: scratch })).rejects.toThrow(
+      /vision.onnx: missing \(a folder with vision.onnx and decoder.onnx\)/,
+    );
+    await expect(instantiatePlugin(onnx, { size, model: files, checkpoint })).rejects.toThrow(
+      /give model \(ONNX files\) or checkpoint/,
     );
     const cuda = await instantiatePlugin(onnx, { size, executionProvider: 'cuda' }).catch(
       (error: unknown) => error,

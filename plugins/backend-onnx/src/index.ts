@@ -2,3 +2,4 @@ export { type ExportedTinyVlm, exportTinyVlm, type WeightPlacement } from './exp
 export { GraphBuilder } from './onnx-graph.js';
 export { onnx, onnx as default } from './plugin.js';
 export { type ExecutionProvider, OnnxPolicy, type OnnxPolicyOptions } from './policy.js';
+export { writeOnnxModel } from './write-model.js';

@@ -38,6 +38,13 @@ export const onnx = definePlugin({
       .describe(
         'A checkpoint directory written by the tfjs backend (its model.safetensors), relative to the config.',
       ),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A folder with vision.onnx and decoder.onnx: a model of the built-in architecture exported elsewhere (writeOnnxModel writes one), weights inside; `size` must describe it. Instead of checkpoint.',
+      ),
     seed: z
       .int()
       .optional()
@@ -65,7 +72,25 @@ export const onnx = definePlugin({
   async create(options, context) {
     let config: TinyVlmConfig = { ...defaultTinyVlmConfig, ...options.size };
     let weights: Map<string, { data: Float32Array; shape: number[] }>;
-    if (options.checkpoint !== undefined) {
+    let graphs: { vision: Uint8Array; decoder: Uint8Array } | undefined;
+    if (options.model !== undefined) {
+      if (options.checkpoint !== undefined) {
+        throw new EkiplError('give model (ONNX files) or checkpoint (safetensors), not both');
+      }
+      const directory = isAbsolute(options.model)
+        ? options.model
+        : resolve(context.configDirectory, options.model);
+      const read = (file: string) =>
+        readFile(join(directory, file)).catch((error: NodeJS.ErrnoException) => {
+          throw new EkiplError(
+            `model ${join(directory, file)}: ${error.code === 'ENOENT' ? 'missing' : error.message} (a folder with vision.onnx and decoder.onnx)`,
+          );
+        });
+      const vision = await read('vision.onnx');
+      const decoder = await read('decoder.onnx');
+      graphs = { vision: new Uint8Array(vision), decoder: new Uint8Array(decoder) };
+      weights = new Map();
+    } else if (options.checkpoint !== undefined) {
       const directory = isAbsolute(options.checkpoint)
         ? options.checkpoint
         : resolve(context.configDirectory, options.checkpoint);
@@ -90,6 +115,7 @@ export const onnx = definePlugin({
       weights,
       executionProvider: options.executionProvider,
       placement: options.weights,
+      ...(graphs === undefined ? {} : { graphs }),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
     });
   },

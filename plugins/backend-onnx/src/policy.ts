@@ -44,6 +44,11 @@ export interface OnnxPolicyOptions {
   /** Intra-op threads on the CPU (default: ONNX Runtime's choice, the machine's cores). */
   threads?: number;
   placement?: WeightPlacement;
+  /**
+   * A model of the built-in architecture exported elsewhere (ONNX bytes, weights inside as
+   * initializers, the inputs and outputs `exportTinyVlm` gives): run as it is, `weights` unused.
+   */
+  graphs?: { vision: Uint8Array; decoder: Uint8Array };
 }
 
 type Weights = ReadonlyMap<string, { data: Float32Array; shape: number[] }>;
@@ -97,9 +102,15 @@ export class OnnxPolicy implements PolicyBackend {
 
   /** New weights (a sync from the trainer): fed as inputs, or the sessions rebuilt around them. */
   async setWeights(weights: Weights): Promise<void> {
-    const placement = this.options.placement ?? 'inputs';
+    const given = this.options.graphs;
+    // A user's own model at creation; a restored snapshot replaces it with graphs built here.
+    const placement =
+      given !== undefined && this.graphsStale ? 'initializers' : (this.options.placement ?? 'inputs');
     if (this.graphsStale || placement === 'initializers') {
-      const exported = exportTinyVlm(this.options.config, placement, weights);
+      const exported =
+        given !== undefined && this.graphsStale
+          ? { ...given, visionWeights: [], decoderWeights: [] }
+          : exportTinyVlm(this.options.config, placement, weights);
       const sessionOptions: ort.InferenceSession.SessionOptions = {
         executionProviders: [this.options.executionProvider ?? 'cpu'],
         graphOptimizationLevel: 'all',

@@ -1,0 +1,29 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defaultTinyVlmConfig, readSafetensors, type TinyVlmConfig } from '@ekipl/tiny-vlm';
+import { exportTinyVlm } from './export.js';
+
+/**
+ * Writes a checkpoint of the tiny VLM (a run's `checkpoint/`: state.json and model.safetensors) as two
+ * standalone ONNX files with the weights inside, `vision.onnx` and `decoder.onnx`: what the onnx
+ * backend's `model` option loads, and what other ONNX Runtime hosts can run. Returns the architecture.
+ */
+export async function writeOnnxModel(checkpoint: string, out: string): Promise<TinyVlmConfig> {
+  const state = JSON.parse(await readFile(join(checkpoint, 'state.json'), 'utf8')) as {
+    config: Partial<TinyVlmConfig>;
+  };
+  const config: TinyVlmConfig = {
+    ...defaultTinyVlmConfig,
+    ...state.config,
+    imageNormalisation: state.config.imageNormalisation ?? 'none',
+  };
+  const { tensors } = await readSafetensors(join(checkpoint, 'model.safetensors'));
+  const weights = new Map(
+    Object.entries(tensors).map(([name, tensor]) => [name, { data: tensor.data, shape: tensor.shape }]),
+  );
+  const exported = exportTinyVlm(config, 'initializers', weights);
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'vision.onnx'), exported.vision);
+  await writeFile(join(out, 'decoder.onnx'), exported.decoder);
+  return config;
+}
