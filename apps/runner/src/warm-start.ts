@@ -11,6 +11,7 @@ import type {
   Task,
   ValidatedConfig,
 } from '@ekipl/core';
+import { warmStartBatchSize } from '@ekipl/core';
 import { batchesOf } from './batches.js';
 import { imageReliance } from './image-reliance.js';
 import { version } from './version.js';
@@ -41,11 +42,7 @@ export async function runWarmStart(
       (source) => source.name === (config.warmStart.teacher ?? components.auxiliary[0]?.name),
     );
   if (policy.supervisedStep === undefined || teacher === undefined) return false;
-  const batches = batchesOf(
-    components.dataset,
-    'train',
-    config.warmStart.batchSize ?? config.run.batchSize * config.run.groupSize,
-  );
+  const batches = batchesOf(components.dataset, 'train', warmStartBatchSize(config));
   let droppedTotal = 0;
   for (let index = 1; index <= config.warmStart.steps && signal?.aborted !== true; index++) {
     progress.step = index;
@@ -123,7 +120,7 @@ export function warmStartKey(resolved: ResolvedConfig): string {
   const material = {
     ekipl: version,
     warmStart: config.warmStart,
-    batchSize: config.warmStart.batchSize ?? config.run.batchSize * config.run.groupSize,
+    batchSize: warmStartBatchSize(config),
     seed: config.run.seed,
     policy: { use: config.policy.use, options: resolved.plugins.policy.options },
     dataset: { use: config.dataset.use, options: resolved.plugins.dataset.options },

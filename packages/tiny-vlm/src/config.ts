@@ -38,6 +38,14 @@ export const defaultTinyVlmConfig: TinyVlmConfig = {
   imageNormalisation: 'background',
 };
 
+/**
+ * The architecture a checkpoint's state.json records. Checkpoints from before a config field existed
+ * were trained with its old behaviour: `imageNormalisation` absent means `none`.
+ */
+export function storedTinyVlmConfig(stored: Partial<TinyVlmConfig>): TinyVlmConfig {
+  return { ...defaultTinyVlmConfig, ...stored, imageNormalisation: stored.imageNormalisation ?? 'none' };
+}
+
 export const hiddenSize = (dimension: number) => Math.floor((8 * dimension) / 3);
 
 /** Parameter names (as stored in safetensors) and shapes; dense weights are [in, out]. */

@@ -4,6 +4,7 @@ export {
   initialValues,
   parameterShapes,
   rotaryTables,
+  storedTinyVlmConfig,
   type TinyVlmConfig,
   tinyVlmSizeSchema,
 } from './config.js';

@@ -5,6 +5,7 @@ import {
   defaultTinyVlmConfig,
   initialValues,
   readSafetensors,
+  storedTinyVlmConfig,
   type TinyVlmConfig,
   tinyVlmSizeSchema,
 } from '@ekipl/tiny-vlm';
@@ -132,11 +133,7 @@ async function checkpointConfig(
   const text = await readFile(join(directory, 'state.json'), 'utf8').catch(() => undefined);
   if (text === undefined) return { ...defaultTinyVlmConfig, ...size };
   const stored = (JSON.parse(text) as { config?: Partial<TinyVlmConfig> }).config ?? {};
-  const config: TinyVlmConfig = {
-    ...defaultTinyVlmConfig,
-    ...stored,
-    imageNormalisation: stored.imageNormalisation ?? 'none',
-  };
+  const config = storedTinyVlmConfig(stored);
   for (const [key, value] of Object.entries(size ?? {}) as [keyof TinyVlmConfig, unknown][]) {
     if (config[key] !== value) {
       throw new EkiplError(

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defaultTinyVlmConfig, readSafetensors, type TinyVlmConfig } from '@ekipl/tiny-vlm';
+import { readSafetensors, storedTinyVlmConfig, type TinyVlmConfig } from '@ekipl/tiny-vlm';
 import { exportTinyVlm } from './export.js';
 
 /**
@@ -12,11 +12,7 @@ export async function writeOnnxModel(checkpoint: string, out: string): Promise<T
   const state = JSON.parse(await readFile(join(checkpoint, 'state.json'), 'utf8')) as {
     config: Partial<TinyVlmConfig>;
   };
-  const config: TinyVlmConfig = {
-    ...defaultTinyVlmConfig,
-    ...state.config,
-    imageNormalisation: state.config.imageNormalisation ?? 'none',
-  };
+  const config = storedTinyVlmConfig(state.config);
   const { tensors } = await readSafetensors(join(checkpoint, 'model.safetensors'));
   const weights = new Map(
     Object.entries(tensors).map(([name, tensor]) => [name, { data: tensor.data, shape: tensor.shape }]),

@@ -37,6 +37,7 @@ import {
   type SequenceInput,
   sampleToken,
   specialTokens,
+  storedTinyVlmConfig,
   writeFileAtomically,
 } from '@ekipl/tiny-vlm';
 import * as tf from '@tensorflow/tfjs-core';
@@ -886,11 +887,7 @@ export class TfjsPolicy implements PolicyBackend {
     };
     if (state.format !== checkpointFormat)
       throw new EkiplError(`${directory}: not an ${checkpointFormat} checkpoint (format ${state.format})`);
-    // Checkpoints from before a config field existed were trained with its old behaviour.
-    const stored: TinyVlmConfig = {
-      ...state.config,
-      imageNormalisation: state.config.imageNormalisation ?? 'none',
-    };
+    const stored = storedTinyVlmConfig(state.config);
     for (const key of Object.keys(this.options.config) as (keyof TinyVlmConfig)[]) {
       if (stored[key] !== this.options.config[key]) {
         throw new EkiplError(

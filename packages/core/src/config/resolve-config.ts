@@ -490,6 +490,11 @@ export interface RunComponents {
 }
 
 /** Creates every plugin instance of a resolved config, each with its own random stream split from `random`. */
+/** Tasks per supervised warm-start step: its own `batchSize`, else one RL step's samples (batch x G). */
+export function warmStartBatchSize(config: ValidatedConfig): number {
+  return config.warmStart.batchSize ?? config.run.batchSize * config.run.groupSize;
+}
+
 /** Prompt tokens assumed per external request in cost estimates: a question and one image. */
 export const estimatedPromptTokens = 1000;
 
@@ -509,10 +514,7 @@ export function costEstimate(components: RunComponents, config: ValidatedConfig,
   };
   for (const source of components.auxiliary) add(source, steps * config.run.batchSize * source.samples);
   if (components.teacher !== undefined) {
-    add(
-      components.teacher,
-      config.warmStart.steps * (config.warmStart.batchSize ?? config.run.batchSize * config.run.groupSize),
-    );
+    add(components.teacher, config.warmStart.steps * warmStartBatchSize(config));
   }
   if (rows.length === 0) return [];
   const capped = (row: (typeof rows)[number]) => Math.min(row.usd, row.budgetUsd ?? Number.POSITIVE_INFINITY);
