@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type {
   Prompt,
   PromptTemplate,
@@ -134,7 +134,7 @@ export function warmStartKey(resolved: ResolvedConfig): string {
 
 /** The folder of a config's cached warm starts: `<outputDir>/warm-starts/` next to the config. */
 export function warmStartCacheFolder(resolved: ResolvedConfig): string {
-  return join(resolved.configDirectory, resolved.config.run.outputDir, 'warm-starts');
+  return resolve(resolved.configDirectory, resolved.config.run.outputDir, 'warm-starts');
 }
 
 /** The cached warm start for this key, when one was finished: its folder (with `checkpoint/`). */

@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OnnxPolicy, onnx, writeOnnxModel } from '@ekipl/backend-onnx';
+import { GraphBuilder, OnnxPolicy, onnx, writeOnnxModel } from '@ekipl/backend-onnx';
 import {
   defaultOptimizerSettings,
   defaultTinyVlmConfig,
@@ -102,9 +102,16 @@ describe('the ONNX backend', () => {
       for (const sampling of [
         { temperature: 0.9, topP: 1, topK: 1, maxTokens: 24, seed: 5 },
         { temperature: 0.9, topP: 0.9, topK: 50, maxTokens: 24, seed: 6 },
+        // Long enough for the cache to grow past its first slots, with rows leaving the batch.
+        { temperature: 1.5, topP: 1, topK: 0, maxTokens: 100, seed: 7 },
       ]) {
         const expected = await tfjs.generate(prompts, 3, sampling);
         const actual = await policy.generate(prompts, 3, sampling);
+        if (sampling.maxTokens === 100) {
+          const lengths = expected.flat().map((sample) => sample.tokens.length);
+          expect(Math.max(...lengths)).toBe(100);
+          expect(Math.min(...lengths)).toBeLessThan(60);
+        }
         expect(actual.map((row) => row.map((sample) => sample.tokens))).toEqual(
           expected.map((row) => row.map((sample) => sample.tokens)),
         );
@@ -126,12 +133,15 @@ describe('the ONNX backend', () => {
       maxPromptTokens: 32,
       weights: tfjs.weights(),
     });
+    // The default placement keeps the first weights in the graphs and feeds them once they change.
+    expect(policy.weightPlacement).toBe('initializers');
     const before = await policy.score(requests, 'current', 1);
     await tfjs.supervisedStep(
       requests.map((request) => ({ prompt: request.prompt, tokens: request.tokens })),
       { learningRate: 1e-2 },
     );
     await policy.setWeights(tfjs.weights());
+    expect(policy.weightPlacement).toBe('inputs');
     const trained = await tfjs.score(requests, 'current', 1);
     expect(maxDifference(trained, await policy.score(requests, 'current', 1))).toBeLessThan(1e-4);
     expect(maxDifference(trained, before)).toBeGreaterThan(1e-2); // the step changed something
@@ -193,6 +203,16 @@ describe('the ONNX backend', () => {
       ),
     ).toBeLessThan(1e-4);
     await own.instance.dispose?.();
+    // A decoder without this version's outputs (an earlier export kept the whole cache as present_k_i).
+    const stale = join(scratch, 'stale-model');
+    mkdirSync(stale);
+    copyFileSync(join(files, 'vision.onnx'), join(stale, 'vision.onnx'));
+    const graph = new GraphBuilder('stale');
+    graph.output(graph.input('x', 'float', [1]), 'present_k_0', 'float', [1]);
+    writeFileSync(join(stale, 'decoder.onnx'), graph.toBytes());
+    await expect(instantiatePlugin(onnx, { size, maxPromptTokens: 32, model: stale })).rejects.toThrow(
+      /the decoder model has no output logits, key_0, value_0, key_1, value_1: .* write it again with writeOnnxModel/,
+    );
     await expect(instantiatePlugin(onnx, { size, model: scratch })).rejects.toThrow(
       /vision.onnx: missing \(a folder with vision.onnx and decoder.onnx\)/,
     );

@@ -1,6 +1,15 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TfjsPolicy } from '@ekipl/backend-tfjs';
 import { startMockProviderServer } from '@ekipl/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -322,5 +331,26 @@ describe('ekipl train with bad input', () => {
       /policy: tfjs: checkpoint .*gone has no state\.json/,
     );
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('run.outputDir', () => {
+  it('an absolute folder is used as it is, not put under the config folder', async () => {
+    const folder = join(scratch, 'absolute-runs');
+    const file = join(scratch, 'configs', 'absolute.yaml');
+    mkdirSync(join(scratch, 'configs'));
+    writeFileSync(
+      file,
+      `run: { name: absolute, seed: 1, steps: 1, batchSize: 1, groupSize: 2, evalEvery: 0, evalLimit: 2, outputDir: '${folder}' }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy: { use: tfjs, options: { size: ${tinySize} } }
+auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 1 } }]
+objective: { maxCompletionLength: 64 }
+prompt: { templates: { default: '{question}' } }
+`,
+    );
+    const result = await train({ config: file, log: () => {} });
+    expect(dirname(result.runDirectory)).toBe(folder);
+    expect(existsSync(join(scratch, 'configs', folder))).toBe(false);
   });
 });

@@ -36,10 +36,7 @@ export function sampleToken(
   let candidates: ArrayLike<number> | undefined;
   let keptMass = total;
   if ((sampling.topK > 0 && sampling.topK < count) || sampling.topP < 1) {
-    let order = Array.from({ length: count }, (_, token) => token).sort(
-      (a, b) => weights[b]! - weights[a]! || a - b,
-    );
-    if (sampling.topK > 0) order = order.slice(0, sampling.topK);
+    let order = mostProbable(weights, sampling.topK > 0 ? Math.min(sampling.topK, count) : count);
     if (sampling.topP < 1) {
       // Shares of what top-k kept, not of the whole vocabulary.
       const topKMass = order.reduce((sum, token) => sum + weights[token]!, 0);
@@ -72,4 +69,51 @@ export function sampleToken(
     samplingLogProb: Math.log(weights[token]! / keptMass),
     entropy,
   };
+}
+
+/**
+ * The `k` most probable token ids, in order of probability (ties: lower id first). Only those k are
+ * sorted: the k-th largest weight, found by selection, picks them (a sort of the whole vocabulary on
+ * every token was most of a decode step's time).
+ */
+function mostProbable(weights: Float64Array, k: number): number[] {
+  const count = weights.length;
+  let chosen: number[];
+  if (k >= count) chosen = Array.from({ length: count }, (_, token) => token);
+  else {
+    const threshold = kthLargest(weights.slice(), k);
+    chosen = [];
+    for (let token = 0; token < count; token++) if (weights[token]! > threshold) chosen.push(token);
+    for (let token = 0; token < count && chosen.length < k; token++) {
+      if (weights[token] === threshold) chosen.push(token);
+    }
+  }
+  return chosen.sort((a, b) => weights[b]! - weights[a]! || a - b);
+}
+
+/** The k-th largest of `values` (1-based), by quickselect; reorders `values`. */
+function kthLargest(values: Float64Array, k: number): number {
+  const target = values.length - k; // its index in ascending order
+  let low = 0;
+  let high = values.length - 1;
+  while (low < high) {
+    const pivot = values[(low + high) >> 1]!;
+    let i = low;
+    let j = high;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (values[j]! > pivot) j--;
+      if (i <= j) {
+        const swap = values[i]!;
+        values[i] = values[j]!;
+        values[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) high = j;
+    else if (target >= i) low = i;
+    else return values[target]!;
+  }
+  return values[target]!;
 }

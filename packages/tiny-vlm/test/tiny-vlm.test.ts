@@ -84,6 +84,43 @@ describe('sampleToken', () => {
     expect(full.entropy).toBeCloseTo(entropy, 12);
     expect(drawn.entropy).toBeCloseTo(entropy, 12); // of the distribution before truncation
   });
+
+  it('truncates to the tokens a full sort by probability (ties: lower id first) would keep', () => {
+    // The reference: every token sorted, the first k kept, then the top-p prefix, walked in that order
+    // (nothing cut: all tokens in id order).
+    const reference = (logits: number[], topK: number, topP: number, random: Random) => {
+      const weights = logits.map((logit) => Math.exp(logit - Math.max(...logits)));
+      const cut = (topK > 0 && topK < logits.length) || topP < 1;
+      let order = weights.map((_, token) => token);
+      if (cut) order.sort((a, b) => weights[b]! - weights[a]! || a - b);
+      if (topK > 0) order = order.slice(0, topK);
+      const topKMass = order.reduce((sum, token) => sum + weights[token]!, 0);
+      let mass = 0;
+      let kept = 0;
+      while (kept < order.length) {
+        mass += weights[order[kept]!]! / topKMass;
+        kept++;
+        if (mass >= topP) break;
+      }
+      order = order.slice(0, kept);
+      let draw = random.float() * order.reduce((sum, token) => sum + weights[token]!, 0);
+      for (const token of order) {
+        draw -= weights[token]!;
+        if (draw < 0) return token;
+      }
+      return order[order.length - 1]!;
+    };
+    const values = Random.fromSeed('ties');
+    for (let trial = 0; trial < 300; trial++) {
+      // Logits on a coarse grid: many exact ties, also at the k-th place.
+      const logits = Array.from({ length: 60 }, () => values.int(8) / 2);
+      const topK = [0, 1, 5, 17, 59, 60, 80][trial % 7]!;
+      const topP = [1, 0.9, 0.5][trial % 3]!;
+      const settings = { temperature: 1, topP, topK, maxTokens: 1, seed: 0 };
+      const drawn = sampleToken(logits, settings, Random.fromSeed(trial)).token;
+      expect(drawn).toBe(reference(logits, topK, topP, Random.fromSeed(trial)));
+    }
+  });
 });
 
 describe('ImagePatcher', () => {

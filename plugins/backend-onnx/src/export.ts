@@ -1,4 +1,4 @@
-import { parameterShapes, type TinyVlmConfig } from '@ekipl/tiny-vlm';
+import { hiddenSize, parameterShapes, type TinyVlmConfig } from '@ekipl/tiny-vlm';
 import { GraphBuilder } from './onnx-graph.js';
 
 /**
@@ -13,12 +13,43 @@ export interface ExportedTinyVlm {
   /**
    * One decoder graph for the prefix and for each next token: image tokens [B, Ti, D] (Ti may be 0),
    * text tokens [B, Lt], rotary tables cos / sin [B, 1, L, hd], an additive mask [B, 1, L, Lp + L] and
-   * each layer's past keys / values [B, H, Lp, hd] -> logits [B, L, V] and the grown keys / values.
+   * each layer's past keys / values [B, H, Lp, hd] (positions the mask hides may hold anything finite)
+   * -> logits [B, L, V] and each layer's keys / values of this run's L positions [B, H, L, hd], for
+   * the caller to keep: the graph never copies the cache.
    */
   decoder: Uint8Array;
-  /** Names of the weight inputs of each graph (with `inputs` placement). */
-  visionWeights: string[];
-  decoderWeights: string[];
+  /** The weight inputs of each graph (with `inputs` placement). */
+  visionWeights: WeightInput[];
+  decoderWeights: WeightInput[];
+}
+
+/**
+ * A weight input of an exported graph: the model's parameters `parts` joined along their last axis
+ * (the query, key and value projections run as one matrix product, as do the gate and up ones).
+ */
+export interface WeightInput {
+  name: string;
+  parts: string[];
+}
+
+/** Parameters [..., w_i] joined along the last axis into [..., sum w_i]. */
+export function joinWeights(parts: ReadonlyArray<{ data: Float32Array; shape: readonly number[] }>): {
+  data: Float32Array;
+  shape: number[];
+} {
+  if (parts.length === 1) return { data: parts[0]!.data, shape: [...parts[0]!.shape] };
+  const widths = parts.map(({ shape }) => shape[shape.length - 1]!);
+  const total = widths.reduce((sum, width) => sum + width, 0);
+  const rows = parts[0]!.data.length / widths[0]!;
+  const data = new Float32Array(rows * total);
+  for (let row = 0; row < rows; row++) {
+    let column = 0;
+    parts.forEach(({ data: part }, i) => {
+      data.set(part.subarray(row * widths[i]!, (row + 1) * widths[i]!), row * total + column);
+      column += widths[i]!;
+    });
+  }
+  return { data, shape: [...parts[0]!.shape.slice(0, -1), total] };
 }
 
 /** The tiny VLM as ONNX graphs, computing exactly what backend-tfjs's TinyVlm computes. */
@@ -30,21 +61,29 @@ export function exportTinyVlm(
   const shapes = new Map(parameterShapes(config));
   const make = (name: string) => {
     const graph = new GraphBuilder(name);
-    const used: string[] = [];
-    const weight = (parameter: string) => {
-      if (!used.includes(parameter)) {
-        used.push(parameter);
-        const shape = shapes.get(parameter)!;
-        if (placement === 'inputs') graph.input(parameter, 'float', shape);
-        else {
-          const value = values?.get(parameter);
-          if (value === undefined) throw new Error(`no value for weight ${parameter}`);
-          graph.floats(parameter, value.data, shape);
-        }
+    const used: WeightInput[] = [];
+    /** One weight, or several joined along their last axis (`parts` share every other axis). */
+    const weight = (...parts: string[]) => {
+      const inputName = parts.join('+');
+      if (!used.some((input) => input.name === inputName)) {
+        used.push({ name: inputName, parts });
+        const joined = joinWeights(
+          parts.map((parameter) => ({
+            shape: shapes.get(parameter)!,
+            data: placement === 'inputs' ? new Float32Array(0) : storedValue(parameter),
+          })),
+        );
+        if (placement === 'inputs') graph.input(inputName, 'float', joined.shape);
+        else graph.floats(inputName, joined.data, joined.shape);
       }
-      return parameter;
+      return inputName;
     };
     return { graph, weight, used };
+  };
+  const storedValue = (parameter: string) => {
+    const value = values?.get(parameter);
+    if (value === undefined) throw new Error(`no value for weight ${parameter}`);
+    return value.data;
   };
 
   // ------------------------------------------------------------------------------------------ vision
@@ -99,18 +138,8 @@ export function exportTinyVlm(
       };
       const result = block(g, weight, x, `blocks.${i}`, config.dimension, config.heads, { ...rotary, past });
       x = result.output;
-      g.output(result.keys, `present_k_${i}`, 'float', [
-        'batch',
-        config.heads,
-        'total_length',
-        headDimension,
-      ]);
-      g.output(result.values, `present_v_${i}`, 'float', [
-        'batch',
-        config.heads,
-        'total_length',
-        headDimension,
-      ]);
+      g.output(result.keys, `key_${i}`, 'float', ['batch', config.heads, 'length', headDimension]);
+      g.output(result.values, `value_${i}`, 'float', ['batch', config.heads, 'length', headDimension]);
     }
     const embedding = g.op('Transpose', [weight('embed.weight')], { perm: [1, 0] });
     const logits = g.op('MatMul', [rmsNorm(g, x, weight('norm.weight')), embedding]);
@@ -124,13 +153,16 @@ export function exportTinyVlm(
   };
 }
 
-type Weight = (name: string) => string;
+type Weight = (...parts: string[]) => string;
 
-/** x / sqrt(mean(x^2) + 1e-6) * w over the last axis. */
+/**
+ * x / sqrt(mean(x^2) + 1e-6) * w over the last axis, in the node pattern ONNX Runtime fuses into one
+ * SimplifiedLayerNormalization kernel (Pow, ReduceMean, Add, Sqrt, Div, Mul).
+ */
 function rmsNorm(g: GraphBuilder, x: string, w: string): string {
-  const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
-  const inverse = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [meanSquare, g.scalar(1e-6)])])]);
-  return g.op('Mul', [g.op('Mul', [x, inverse]), w]);
+  const meanSquare = g.op('ReduceMean', [g.op('Pow', [x, g.scalar(2)])], { axes: [-1], keepdims: 1 });
+  const root = g.op('Sqrt', [g.op('Add', [meanSquare, g.scalar(1e-6)])]);
+  return g.op('Mul', [g.op('Div', [x, root]), w]);
 }
 
 /** Pre-norm block: attention then SwiGLU, both residual. Causal rotary attention when `decoder` is given. */
@@ -149,24 +181,54 @@ function block(
     g.op('Transpose', [g.op('Reshape', [value, g.ints([0, 0, heads, headDimension])])], {
       perm: [0, 2, 1, 3],
     });
-  let q = split(g.op('MatMul', [normed, weight(`${prefix}.attn.q.weight`)]));
-  let k = split(g.op('MatMul', [normed, weight(`${prefix}.attn.k.weight`)]));
-  let v = split(g.op('MatMul', [normed, weight(`${prefix}.attn.v.weight`)]));
-  if (decoder !== undefined) {
+  const projections = g.op('MatMul', [
+    normed,
+    weight(`${prefix}.attn.q.weight`, `${prefix}.attn.k.weight`, `${prefix}.attn.v.weight`),
+  ]);
+  const [query, key, value] = g.ops('Split', [projections, g.ints([width, width, width])], 3, {
+    axis: -1,
+  }) as [string, string, string];
+  let q = split(query);
+  let k = split(key);
+  const v = split(value);
+  const keysOf = (keys: string) => g.op('Transpose', [keys], { perm: [0, 1, 3, 2] });
+  let mixed: string; // [B, H, L, hd]
+  if (decoder === undefined) {
+    const scores = g.op('Mul', [g.op('MatMul', [q, keysOf(k)]), g.scalar(1 / Math.sqrt(headDimension))]);
+    mixed = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), v]);
+  } else {
     q = rope(g, q, decoder.cos, decoder.sin, headDimension);
     k = rope(g, k, decoder.cos, decoder.sin, headDimension);
-    k = g.op('Concat', [decoder.past.k, k], { axis: 2 });
-    v = g.op('Concat', [decoder.past.v, v], { axis: 2 });
+    // Attention over the past keys and this run's keys side by side, never concatenating the cache
+    // itself: joining [B, H, Lp, hd] with the new keys copied the whole cache on every token.
+    let scores = g.op(
+      'Concat',
+      [g.op('MatMul', [q, keysOf(decoder.past.k)]), g.op('MatMul', [q, keysOf(k)])],
+      {
+        axis: -1,
+      },
+    );
+    scores = g.op('Add', [g.op('Mul', [scores, g.scalar(1 / Math.sqrt(headDimension))]), decoder.mask]);
+    const weights = g.op('Softmax', [scores], { axis: -1 }); // [B, H, L, Lp + L]
+    const pastLength = g.op('Shape', [decoder.past.k], { start: 2, end: 3 });
+    const last = g.ints([3]);
+    const pastWeights = g.op('Slice', [weights, g.ints([0]), pastLength, last]);
+    const newWeights = g.op('Slice', [weights, pastLength, g.ints([2 ** 62]), last]);
+    mixed = g.op('Add', [g.op('MatMul', [pastWeights, decoder.past.v]), g.op('MatMul', [newWeights, v])]);
   }
-  let scores = g.op('MatMul', [q, g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]);
-  scores = g.op('Mul', [scores, g.scalar(1 / Math.sqrt(headDimension))]);
-  if (decoder !== undefined) scores = g.op('Add', [scores, decoder.mask]);
-  const mixed = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), v]); // [B, H, L, hd]
   const merged = g.op('Reshape', [g.op('Transpose', [mixed], { perm: [0, 2, 1, 3] }), g.ints([0, 0, width])]);
   const afterAttention = g.op('Add', [x, g.op('MatMul', [merged, weight(`${prefix}.attn.o.weight`)])]);
   const hidden = rmsNorm(g, afterAttention, weight(`${prefix}.mlp_norm.weight`));
-  const gate = g.op('MatMul', [hidden, weight(`${prefix}.mlp.gate.weight`)]);
-  const up = g.op('MatMul', [hidden, weight(`${prefix}.mlp.up.weight`)]);
+  const hiddenWidth = hiddenSize(width);
+  const [gate, up] = g.ops(
+    'Split',
+    [
+      g.op('MatMul', [hidden, weight(`${prefix}.mlp.gate.weight`, `${prefix}.mlp.up.weight`)]),
+      g.ints([hiddenWidth, hiddenWidth]),
+    ],
+    2,
+    { axis: -1 },
+  ) as [string, string];
   const swish = g.op('Mul', [gate, g.op('Sigmoid', [gate])]);
   const down = g.op('MatMul', [g.op('Mul', [swish, up]), weight(`${prefix}.mlp.down.weight`)]);
   return { output: g.op('Add', [afterAttention, down]), keys: k, values: v };

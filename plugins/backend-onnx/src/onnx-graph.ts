@@ -28,8 +28,19 @@ export class GraphBuilder {
     return name;
   }
 
+  /**
+   * Makes a value a graph output named `name`. A value a node of this graph makes is renamed in place
+   * (an Identity node would copy it on every run: the KV cache, the logits); others go through Identity.
+   */
   output(value: string, name: string, type: 'float' | 'int64', dims: readonly Dimension[]): void {
-    this.op('Identity', [value], {}, name);
+    const producer = this.nodes.find((node) => node.output.includes(value));
+    if (producer === undefined) this.op('Identity', [value], {}, name);
+    else {
+      for (const node of this.nodes) {
+        node.output = node.output.map((each) => (each === value ? name : each));
+        node.input = node.input.map((each) => (each === value ? name : each));
+      }
+    }
     this.outputs.push(valueInfo(name, type, dims));
   }
 
@@ -82,17 +93,37 @@ export class GraphBuilder {
     attributes: Record<string, Attribute> = {},
     output?: string,
   ): string {
-    const name = output ?? `t${this.counter++}`;
+    if (output === undefined) return this.ops(type, inputs, 1, attributes)[0]!;
     this.nodes.push(
       onnx.NodeProto.create({
         opType: type,
         input: [...inputs],
-        output: [name],
+        output: [output],
         name: `${type}_${this.nodes.length}`,
         attribute: Object.entries(attributes).map(([key, value]) => attribute(key, value)),
       }),
     );
-    return name;
+    return output;
+  }
+
+  /** One node with `count` outputs (Split); returns their names. */
+  ops(
+    type: string,
+    inputs: readonly string[],
+    count: number,
+    attributes: Record<string, Attribute> = {},
+  ): string[] {
+    const outputs = Array.from({ length: count }, () => `t${this.counter++}`);
+    this.nodes.push(
+      onnx.NodeProto.create({
+        opType: type,
+        input: [...inputs],
+        output: outputs,
+        name: `${type}_${this.nodes.length}`,
+        attribute: Object.entries(attributes).map(([key, value]) => attribute(key, value)),
+      }),
+    );
+    return outputs;
   }
 
   /** The serialised model (opset 17). */

@@ -61,13 +61,15 @@ export const onnx = definePlugin({
     threads: z
       .int()
       .positive()
-      .optional()
-      .describe("Intra-op threads on the CPU; defaults to the machine's cores."),
-    weights: z
-      .enum(['inputs', 'initializers'])
-      .default('inputs')
+      .default(1)
       .describe(
-        'Weights fed as graph inputs on every run (a sync costs nothing) or stored in the graph (a sync rebuilds it).',
+        'Intra-op threads on the CPU. One is fastest for the tiny VLM (its matrix products are too small to split: measured in the README); more suit larger models.',
+      ),
+    weights: z
+      .enum(['auto', 'inputs', 'initializers'])
+      .default('auto')
+      .describe(
+        'Weights fed as graph inputs on every run (a sync costs nothing), stored in the graph (runs are faster; a sync rebuilds it), or auto: stored until the first sync from a trainer, then inputs.',
       ),
   }),
   async create(options, context) {
@@ -117,7 +119,7 @@ export const onnx = definePlugin({
       executionProvider: options.executionProvider,
       placement: options.weights,
       ...(graphs === undefined ? {} : { graphs }),
-      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      threads: options.threads,
     });
   },
 });

@@ -27,7 +27,7 @@ import {
   type TinyVlmConfig,
 } from '@ekipl/tiny-vlm';
 import * as ort from 'onnxruntime-node';
-import { exportTinyVlm, type WeightPlacement } from './export.js';
+import { exportTinyVlm, joinWeights, type WeightInput, type WeightPlacement } from './export.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -43,7 +43,11 @@ export interface OnnxPolicyOptions {
   executionProvider?: ExecutionProvider;
   /** Intra-op threads on the CPU (default: ONNX Runtime's choice, the machine's cores). */
   threads?: number;
-  placement?: WeightPlacement;
+  /**
+   * Where the weights live (default `auto`: stored in the graphs, the faster runs, until weights change
+   * a second time, a trainer's sync, then fed as inputs, so that syncs cost nothing).
+   */
+  placement?: WeightPlacement | 'auto';
   /**
    * A model of the built-in architecture exported elsewhere (ONNX bytes, weights inside as
    * initializers, the inputs and outputs `exportTinyVlm` gives): run as it is, `weights` unused.
@@ -73,12 +77,19 @@ export class OnnxPolicy implements PolicyBackend {
   private sessions!: {
     vision: ort.InferenceSession;
     decoder: ort.InferenceSession;
-    visionWeights: string[];
-    decoderWeights: string[];
+    visionWeights: WeightInput[];
+    decoderWeights: WeightInput[];
   };
   /** The graphs must be (re)built: at creation, and when a restored model has another architecture. */
   private graphsStale = true;
   private weightFeeds = new Map<string, ort.Tensor>();
+  /** Where the current graphs keep their weights. */
+  private placement: WeightPlacement | undefined;
+
+  /** Where the weights live now (`auto` moves them from the graphs to inputs at the first sync). */
+  get weightPlacement(): WeightPlacement | undefined {
+    return this.placement;
+  }
 
   private constructor(private options: OnnxPolicyOptions) {
     this.name = options.name;
@@ -90,7 +101,7 @@ export class OnnxPolicy implements PolicyBackend {
     this.info = {
       engine: 'onnxruntime',
       executionProvider: options.executionProvider ?? 'cpu',
-      placement: options.placement ?? 'inputs',
+      placement: options.placement ?? 'auto',
     };
   }
 
@@ -104,9 +115,14 @@ export class OnnxPolicy implements PolicyBackend {
   async setWeights(weights: Weights): Promise<void> {
     const given = this.options.graphs;
     // A user's own model at creation; a restored snapshot replaces it with graphs built here.
-    const placement =
-      given !== undefined && this.graphsStale ? 'initializers' : (this.options.placement ?? 'inputs');
-    if (this.graphsStale || placement === 'initializers') {
+    const chosen = this.options.placement ?? 'auto';
+    const placement: WeightPlacement =
+      (given !== undefined && this.graphsStale) || (chosen === 'auto' && this.placement === undefined)
+        ? 'initializers'
+        : chosen === 'auto'
+          ? 'inputs'
+          : chosen;
+    if (this.graphsStale || placement === 'initializers' || placement !== this.placement) {
       const exported =
         given !== undefined && this.graphsStale
           ? { ...given, visionWeights: [], decoderWeights: [] }
@@ -116,26 +132,41 @@ export class OnnxPolicy implements PolicyBackend {
         graphOptimizationLevel: 'all',
         ...(this.options.threads === undefined ? {} : { intraOpNumThreads: this.options.threads }),
       };
-      try {
-        const [vision, decoder] = await Promise.all([
-          ort.InferenceSession.create(exported.vision, sessionOptions),
-          ort.InferenceSession.create(exported.decoder, sessionOptions),
-        ]);
-        await this.release();
-        this.graphsStale = false;
-        this.sessions = {
-          vision,
-          decoder,
-          visionWeights: exported.visionWeights,
-          decoderWeights: exported.decoderWeights,
-        };
-      } catch (error) {
+      const [vision, decoder] = await Promise.all([
+        ort.InferenceSession.create(exported.vision, sessionOptions),
+        ort.InferenceSession.create(exported.decoder, sessionOptions),
+      ]).catch((error: unknown) => {
         throw providerError(this.options.executionProvider ?? 'cpu', error);
+      });
+      const cacheOutputs = Array.from({ length: this.options.config.layers }, (_, i) => [
+        `key_${i}`,
+        `value_${i}`,
+      ]);
+      const missing = ['logits', ...cacheOutputs.flat()].filter(
+        (name) => !decoder.outputNames.includes(name),
+      );
+      if (missing.length > 0) {
+        await Promise.all([vision.release(), decoder.release()]);
+        throw new EkiplError(
+          `${this.name}: the decoder model has no output ${missing.join(', ')}: it is not the built-in architecture as this version exports it (earlier versions returned the whole cache as present_k_i / present_v_i); write it again with writeOnnxModel`,
+        );
       }
+      await this.release();
+      this.graphsStale = false;
+      this.placement = placement;
+      this.sessions = {
+        vision,
+        decoder,
+        visionWeights: exported.visionWeights,
+        decoderWeights: exported.decoderWeights,
+      };
     }
     if (placement === 'inputs') {
       this.weightFeeds = new Map(
-        [...weights].map(([name, { data, shape }]) => [name, new ort.Tensor('float32', data, shape)]),
+        [...this.sessions.visionWeights, ...this.sessions.decoderWeights].map(({ name, parts }) => {
+          const { data, shape } = joinWeights(parts.map((part) => weights.get(part)!));
+          return [name, new ort.Tensor('float32', data, shape)];
+        }),
       );
     }
   }
@@ -322,23 +353,19 @@ export class OnnxPolicy implements PolicyBackend {
     }));
     const prefix = await this.prefix(group);
     const promptOf = (row: number) => Math.floor(row / n);
-    // Every row's cache and key validity, copied from its prompt's; rows that finish leave the batch.
-    const layerSize = config.heads * length * this.headDimension;
-    let cache: Float32Array[][] = prefix.cache.map((layer) =>
-      layer.map((values) => {
-        const rows = new Float32Array(batch * layerSize);
-        for (let row = 0; row < batch; row++) {
-          rows.set(
-            values.subarray(promptOf(row) * layerSize, (promptOf(row) + 1) * layerSize),
-            row * layerSize,
-          );
-        }
-        return rows;
-      }),
+    const { heads } = config;
+    const hd = this.headDimension;
+    // Each layer's keys / values of the generating rows, [rows, H, capacity, hd], filled up to
+    // `filled`; the slots past it are masked. Each token's keys are written into their slot, so the
+    // cache is copied only when rows finish (they leave the batch) or the capacity grows by `chunk`.
+    const chunk = 32;
+    let capacity = length + chunk;
+    let filled = length;
+    const prompts = Array.from({ length: batch }, (_, row) => promptOf(row));
+    let cache = prefix.cache.map((layer) =>
+      layer.map((values) => gatherRows(values, prompts, heads, hd, length, capacity, length)),
     );
-    let keyValid = Array.from({ length: batch }, (_, row) =>
-      Array.from(group.keyValid.subarray(promptOf(row) * length, (promptOf(row) + 1) * length)),
-    );
+    let keyValid = gatherRows(group.keyValid, prompts, 1, 1, length, capacity, length);
     let logits: Float32Array = new Float32Array(batch * vocabulary);
     for (let row = 0; row < batch; row++) {
       const offset = (promptOf(row) * length + length - 1) * vocabulary;
@@ -346,7 +373,6 @@ export class OnnxPolicy implements PolicyBackend {
     }
     const firstPosition = (row: number) => group.imageTokens + group.promptLength[promptOf(row)]!;
     let active = Array.from({ length: batch }, (_, row) => row);
-    let cached = length;
     for (let step = 0; step < maxTokens && active.length > 0; step++) {
       const next: number[] = [];
       const chosen: number[] = [];
@@ -367,27 +393,29 @@ export class OnnxPolicy implements PolicyBackend {
         }
       });
       if (step === maxTokens - 1 || next.length === 0) break;
-      // Keep the rows still generating (in cache order), then one decoder step for them.
+      // Keep the rows still generating (in cache order), with room for this token's keys.
       const kept = next.length;
-      const stride = config.heads * cached * this.headDimension;
-      cache = cache.map((layer) =>
-        layer.map((values) => {
-          if (kept === active.length) return values;
-          const rows = new Float32Array(kept * stride);
-          for (const [r, i] of next.entries())
-            rows.set(values.subarray(i * stride, (i + 1) * stride), r * stride);
-          return rows;
-        }),
-      );
-      keyValid = next.map((i) => [...keyValid[i]!, 1]);
+      if (kept !== active.length || filled === capacity) {
+        const grown = filled === capacity ? capacity + chunk : capacity;
+        cache = cache.map((layer) =>
+          layer.map((values) => gatherRows(values, next, heads, hd, capacity, grown, filled)),
+        );
+        keyValid = gatherRows(keyValid, next, 1, 1, capacity, grown, filled);
+        capacity = grown;
+      }
       active = next.map((i) => active[i]!);
       const positions = Int32Array.from(active, (row) => firstPosition(row) + step);
       const { cos, sin } = this.rotary(positions, kept, 1);
-      const mask = Float32Array.from(keyValid.flat(), (valid) => (valid === 1 ? 0 : -1e9));
+      const mask = new Float32Array(kept * (capacity + 1));
+      for (let row = 0; row < kept; row++) {
+        for (let slot = 0; slot < capacity; slot++) {
+          if (keyValid[row * capacity + slot] !== 1) mask[row * (capacity + 1) + slot] = -1e9;
+        }
+      }
       const past: Feeds = {};
       cache.forEach(([k, v], i) => {
-        past[`past_k_${i}`] = new ort.Tensor('float32', k!, [kept, config.heads, cached, this.headDimension]);
-        past[`past_v_${i}`] = new ort.Tensor('float32', v!, [kept, config.heads, cached, this.headDimension]);
+        past[`past_k_${i}`] = new ort.Tensor('float32', k!, [kept, heads, capacity, hd]);
+        past[`past_v_${i}`] = new ort.Tensor('float32', v!, [kept, heads, capacity, hd]);
       });
       const output = await this.sessions.decoder.run({
         ...this.feeds(this.sessions.decoderWeights),
@@ -400,18 +428,26 @@ export class OnnxPolicy implements PolicyBackend {
         ),
         cos,
         sin,
-        mask: new ort.Tensor('float32', mask, [kept, 1, 1, cached + 1]),
+        mask: new ort.Tensor('float32', mask, [kept, 1, 1, capacity + 1]),
       });
       logits = output['logits']!.data as Float32Array;
-      cache = this.presentOf(output);
-      cached++;
+      this.presentOf(output).forEach((layer, i) => {
+        layer.forEach((values, j) => {
+          const buffer = cache[i]![j]!;
+          for (let block = 0; block < kept * heads; block++) {
+            buffer.set(values.subarray(block * hd, (block + 1) * hd), (block * capacity + filled) * hd);
+          }
+        });
+      });
+      for (let row = 0; row < kept; row++) keyValid[row * capacity + filled] = 1;
+      filled++;
     }
     return samples.map((sample) => ({ ...sample, text: decodeTokens(sample.tokens) }));
   }
 
-  private feeds(names: readonly string[]): Feeds {
-    if ((this.options.placement ?? 'inputs') === 'initializers') return {};
-    return Object.fromEntries(names.map((name) => [name, this.weightFeeds.get(name)!]));
+  private feeds(inputs: readonly WeightInput[]): Feeds {
+    if (this.placement === 'initializers') return {};
+    return Object.fromEntries(inputs.map(({ name }) => [name, this.weightFeeds.get(name)!]));
   }
 
   private emptyPast(batch: number): Feeds {
@@ -431,8 +467,8 @@ export class OnnxPolicy implements PolicyBackend {
 
   private presentOf(output: ort.InferenceSession.OnnxValueMapType): Float32Array[][] {
     return Array.from({ length: this.options.config.layers }, (_, i) => [
-      output[`present_k_${i}`]!.data as Float32Array,
-      output[`present_v_${i}`]!.data as Float32Array,
+      output[`key_${i}`]!.data as Float32Array,
+      output[`value_${i}`]!.data as Float32Array,
     ]);
   }
 
@@ -455,6 +491,29 @@ export class OnnxPolicy implements PolicyBackend {
       sin: new ort.Tensor('float32', sin, [batch, 1, length, hd]),
     };
   }
+}
+
+/**
+ * Rows `sources` of a [rows, blocks, from, width] buffer in a new one of [sources, blocks, to, width]:
+ * the first `filled` positions of each block copied, the rest zero.
+ */
+function gatherRows(
+  values: Float32Array,
+  sources: readonly number[],
+  blocks: number,
+  width: number,
+  from: number,
+  to: number,
+  filled: number,
+): Float32Array {
+  const result = new Float32Array(sources.length * blocks * to * width);
+  sources.forEach((source, row) => {
+    for (let block = 0; block < blocks; block++) {
+      const start = (source * blocks + block) * from * width;
+      result.set(values.subarray(start, start + filled * width), (row * blocks + block) * to * width);
+    }
+  });
+  return result;
 }
 
 /** log softmax(logits / T)[target] of one row. */

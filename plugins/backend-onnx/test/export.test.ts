@@ -1,7 +1,7 @@
-import { defaultTinyVlmConfig, initialValues } from '@ekipl/tiny-vlm';
+import { defaultTinyVlmConfig, initialValues, parameterShapes } from '@ekipl/tiny-vlm';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { exportTinyVlm, GraphBuilder, OnnxPolicy } from '../src/index.js';
+import { exportTinyVlm, GraphBuilder, joinWeights, OnnxPolicy } from '../src/index.js';
 
 const config = {
   ...defaultTinyVlmConfig,
@@ -28,12 +28,28 @@ describe('ONNX export', () => {
     await session.release();
   });
 
-  it('weights as inputs name every parameter once; as initializers they must all be given', () => {
+  it('weights as inputs use every parameter once; as initializers they must all be given', () => {
     const exported = exportTinyVlm(config, 'inputs');
-    expect(exported.decoderWeights).toContain('embed.weight');
-    expect(exported.visionWeights).toContain('projector.weight');
-    expect(new Set(exported.decoderWeights).size).toBe(exported.decoderWeights.length);
+    const parts = [...exported.visionWeights, ...exported.decoderWeights].flatMap((input) => input.parts);
+    expect(parts.slice().sort()).toEqual(
+      parameterShapes(config)
+        .map(([name]) => name)
+        .sort(),
+    );
+    expect(exported.decoderWeights).toContainEqual({
+      name: 'blocks.0.attn.q.weight+blocks.0.attn.k.weight+blocks.0.attn.v.weight',
+      parts: ['blocks.0.attn.q.weight', 'blocks.0.attn.k.weight', 'blocks.0.attn.v.weight'],
+    });
     expect(() => exportTinyVlm(config, 'initializers', new Map())).toThrow('no value for weight');
+  });
+
+  it('joins weights along their last axis', () => {
+    const joined = joinWeights([
+      { data: Float32Array.of(1, 2, 3, 4), shape: [2, 2] },
+      { data: Float32Array.of(5, 6), shape: [2, 1] },
+    ]);
+    expect(joined.shape).toEqual([2, 3]);
+    expect(Array.from(joined.data)).toEqual([1, 2, 5, 3, 4, 6]);
   });
 
   it('generates well-formed samples, stops at the token limit, and refuses reference scoring', async () => {

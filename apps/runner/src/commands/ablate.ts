@@ -192,7 +192,7 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
   const config = resolvedBase!;
   const directory = resolve(
     options.out ??
-      join(
+      resolve(
         config.configDirectory,
         config.config.run.outputDir,
         `ablate-${config.config.run.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`,

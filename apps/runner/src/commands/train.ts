@@ -89,7 +89,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const steps = options.steps ?? config.run.steps;
   const runDirectory = resolve(
     options.out ??
-      join(
+      resolve(
         resolved.configDirectory,
         config.run.outputDir,
         `${config.run.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
