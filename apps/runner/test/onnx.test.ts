@@ -278,3 +278,55 @@ objective: { maxCompletionLength: 64, learningRate: 1.0e-2 }
     expect(refused.stderr).toContain('rollout: "tfjs" cannot take over a model (no restore)');
   });
 });
+
+describe('reference: onnx', () => {
+  it('scores the KL anchor as the trainer would, and after --resume the anchor is still the starting weights', async () => {
+    const { train } = await import('../src/index.js');
+    const { cpSync, readFileSync, writeFileSync } = await import('node:fs');
+    const file = join(scratch, 'reference.yaml');
+    const size =
+      '{ dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 }';
+    writeFileSync(
+      file,
+      `run: { name: reference, seed: 4, steps: 4, batchSize: 2, groupSize: 4, evalEvery: 0, checkpointEvery: 2, keepCheckpoints: 2 }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy: { use: tfjs, options: { workers: 1, size: ${size} } }
+auxiliary: [{ use: oracle, samples: 1, options: { accuracy: 1, style: terse } }]
+objective: { maxCompletionLength: 256, learningRate: 3.0e-2, beta: 0.5 }
+`,
+    );
+    const kl = (run: string) =>
+      readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line))
+        .filter((line) => 'train/kl' in line)
+        .map((line) => line['train/kl'] as number);
+    const plain = await train({ config: file, out: join(scratch, 'kl-plain') });
+    const withReference = await train({
+      config: file,
+      out: join(scratch, 'kl-onnx'),
+      overrides: [`reference={ use: onnx, options: { size: ${size} } }`],
+    });
+    const expected = kl(plain.runDirectory);
+    expect(expected).toHaveLength(4);
+    expect(expected[0]).toBe(0); // the first update starts at the anchor
+    expect(Math.min(...expected.slice(1))).toBeGreaterThan(1e-4); // and moves away from it
+    const actual = kl(withReference.runDirectory);
+    for (const [i, value] of actual.entries()) expect(Math.abs(value - expected[i]!)).toBeLessThan(1e-5);
+    // Resume the ONNX-reference run from its step-2 checkpoint: steps 3 and 4 must measure the KL to
+    // the starting weights again (taken from the checkpoint), not to the weights it resumed with.
+    const resumed = join(scratch, 'kl-resumed');
+    cpSync(withReference.runDirectory, resumed, { recursive: true });
+    rmSync(join(resumed, 'checkpoints', 'step-4'), { recursive: true, force: true });
+    await train({
+      config: file,
+      out: resumed,
+      resume: true,
+      overrides: [`reference={ use: onnx, options: { size: ${size} } }`],
+    });
+    const again = kl(resumed);
+    expect(again).toHaveLength(4);
+    for (const [i, value] of again.entries()) expect(Math.abs(value - actual[i]!)).toBeLessThan(1e-6);
+  });
+});

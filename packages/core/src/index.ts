@@ -18,6 +18,7 @@ export * from './contracts/reward-fn.js';
 export * from './contracts/selector.js';
 export * from './contracts/specification-version.js';
 export * from './contracts/task.js';
+export * from './delegating-policy.js';
 export * from './ekipl-step.js';
 export * from './errors/config-error.js';
 export * from './errors/ekipl-error.js';
@@ -35,5 +36,4 @@ export {
 export { parsePluginOptions } from './plugin/plugin-options.js';
 export * from './prompt-template.js';
 export * from './random.js';
-export * from './rollout-policy.js';
 export * from './weight-statistics.js';

@@ -700,23 +700,22 @@ export class TfjsPolicy implements PolicyBackend {
     };
   }
 
-  /** The model for inference, for a rollout backend (`restore`). */
-  snapshot(): PolicySnapshot {
+  /**
+   * The model for inference, for a rollout backend (`restore`); with `'reference'`, the frozen
+   * reference weights (taken now if not kept yet), for a reference backend.
+   */
+  snapshot(weights: ScoreWeights = 'current'): PolicySnapshot {
+    if (weights === 'reference') this.ensureReference();
     return {
       format: checkpointFormat,
       settings: { config: this.options.config, maxPromptTokens: this.options.maxPromptTokens },
-      tensors: this.weights(),
+      tensors: copies(weights === 'reference' ? this.reference! : this.parameters),
     };
   }
 
   /** The current weights by parameter name (copies): what another backend running the same model syncs to. */
   weights(): Map<string, { data: Float32Array; shape: number[] }> {
-    return new Map(
-      [...this.parameters].map(([name, parameter]) => [
-        name,
-        { data: parameter.dataSync() as Float32Array, shape: parameter.shape },
-      ]),
-    );
+    return copies(this.parameters);
   }
 
   /** Replaces the weights (parameter order); a replica's copy. */
@@ -984,4 +983,16 @@ function disposeCache(cache: Cache): void {
 
 function disposePrepared(prepared: { tensors: ObjectiveTensors }[]): void {
   for (const { tensors } of prepared) tf.dispose(Object.values(tensors));
+}
+
+/** Each tensor's values by name (copies). */
+function copies(
+  tensors: ReadonlyMap<string, tf.Tensor>,
+): Map<string, { data: Float32Array; shape: number[] }> {
+  return new Map(
+    [...tensors].map(([name, tensor]) => [
+      name,
+      { data: tensor.dataSync() as Float32Array, shape: tensor.shape },
+    ]),
+  );
 }

@@ -6,6 +6,7 @@ import {
   costEstimate,
   createComponents,
   createPromptTemplate,
+  type DelegatingPolicy,
   disposeComponents,
   type EkiplComponents,
   EkiplError,
@@ -15,7 +16,6 @@ import {
   type PromptTemplate,
   Random,
   type ResolvedConfig,
-  type RolloutPolicy,
   type RunComponents,
   stepSettings,
   stringifyConfig,
@@ -562,6 +562,6 @@ export async function evaluationChange(runDirectory: string): Promise<string[]> 
 }
 
 /** The rollout wrapper, when a `rollout:` backend generates the policy's samples. */
-function rolloutOf(policy: PolicyBackend): RolloutPolicy | undefined {
-  return 'takeSyncSeconds' in policy ? (policy as RolloutPolicy) : undefined;
+function rolloutOf(policy: PolicyBackend): DelegatingPolicy | undefined {
+  return 'takeSyncSeconds' in policy ? (policy as DelegatingPolicy) : undefined;
 }

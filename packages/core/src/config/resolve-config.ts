@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { AdvantageSettings } from '../advantages.js';
 import type { ObjectiveSettings } from '../contracts/objective-settings.js';
+import { delegatingPolicy } from '../delegating-policy.js';
 import type { AuxiliarySource, EkiplStepSettings, WeightedReward } from '../ekipl-step.js';
 import { ConfigError, type ConfigIssue } from '../errors/config-error.js';
 import { EkiplError } from '../errors/ekipl-error.js';
@@ -16,7 +17,6 @@ import type {
 import { type BuiltinPlugin, loadPlugin } from '../plugin/load-plugin.js';
 import { parsePluginOptions, schemaKeysAt } from '../plugin/plugin-options.js';
 import type { Random } from '../random.js';
-import { rolloutPolicy } from '../rollout-policy.js';
 import {
   type ConfigPath,
   type ConfigSource,
@@ -57,6 +57,8 @@ export interface ResolvedConfig {
     teacher?: ResolvedPlugin<'auxiliary'>;
     /** The backend that generates the policy's samples (`rollout:`). */
     rollout?: ResolvedPlugin<'policy'>;
+    /** The backend that scores the frozen starting weights, the KL anchor (`reference:`). */
+    reference?: ResolvedPlugin<'policy'>;
   };
 }
 
@@ -156,18 +158,20 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
       ? Promise.resolve(undefined)
       : resolvePluginReference(kind, reference, path, { builtins, configDirectory, source }, issues);
 
-  const [dataset, policy, selector, estimator, auxiliary, reward, teacher, rollout] = await Promise.all([
-    resolvePlugin('dataset', sections.dataset, ['dataset']),
-    resolvePlugin('policy', sections.policy, ['policy']),
-    resolvePlugin('selector', sections.selector, ['selector']),
-    resolvePlugin('estimator', sections.estimator, ['estimator']),
-    Promise.all(
-      (sections.auxiliary ?? []).map((entry, i) => resolvePlugin('auxiliary', entry, ['auxiliary', i])),
-    ),
-    Promise.all((sections.reward ?? []).map((entry, i) => resolvePlugin('reward', entry, ['reward', i]))),
-    resolvePlugin('auxiliary', sections.teacher, ['warmStart', 'teacher']),
-    resolvePlugin('policy', sections.rollout, ['rollout']),
-  ]);
+  const [dataset, policy, selector, estimator, auxiliary, reward, teacher, rollout, referencePolicy] =
+    await Promise.all([
+      resolvePlugin('dataset', sections.dataset, ['dataset']),
+      resolvePlugin('policy', sections.policy, ['policy']),
+      resolvePlugin('selector', sections.selector, ['selector']),
+      resolvePlugin('estimator', sections.estimator, ['estimator']),
+      Promise.all(
+        (sections.auxiliary ?? []).map((entry, i) => resolvePlugin('auxiliary', entry, ['auxiliary', i])),
+      ),
+      Promise.all((sections.reward ?? []).map((entry, i) => resolvePlugin('reward', entry, ['reward', i]))),
+      resolvePlugin('auxiliary', sections.teacher, ['warmStart', 'teacher']),
+      resolvePlugin('policy', sections.rollout, ['rollout']),
+      resolvePlugin('policy', sections.reference, ['reference']),
+    ]);
 
   checkUniqueNames(auxiliary, 'auxiliary', 'auxiliary samplers', issues, source);
   checkUniqueNames(reward, 'reward', 'rewards', issues, source);
@@ -209,6 +213,9 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
     ...(config.rollout === undefined || rollout === undefined
       ? {}
       : { rollout: withOptions(config.rollout, rollout) }),
+    ...(config.reference === undefined || referencePolicy === undefined
+      ? {}
+      : { reference: withOptions(config.reference, referencePolicy) }),
     warmStart:
       typeof config.warmStart.teacher === 'object' && teacher !== undefined
         ? {
@@ -233,6 +240,7 @@ export async function resolveConfig(raw: unknown, options: ResolveConfigOptions)
       reward: reward.map((entry, i) => ({ ...entry!, weight: config.reward[i]!.weight })),
       ...(teacher === undefined ? {} : { teacher }),
       ...(rollout === undefined ? {} : { rollout }),
+      ...(referencePolicy === undefined ? {} : { reference: referencePolicy }),
     },
   };
 }
@@ -358,6 +366,7 @@ interface PluginSections {
   /** `warmStart.teacher` when it is a sampler entry of its own. */
   teacher?: PluginReference | undefined;
   rollout?: PluginReference | undefined;
+  reference?: PluginReference | undefined;
 }
 
 /** The plugin references of a config that failed structural validation, where each is well-formed. */
@@ -389,6 +398,7 @@ function pluginSectionsOf(raw: Record<string, unknown>): PluginSections {
     reward: list(raw['reward']),
     teacher: teacherReference(raw['warmStart'], reference),
     rollout: reference(raw['rollout']),
+    reference: reference(raw['reference']),
   };
 }
 
@@ -588,15 +598,19 @@ export async function createComponents(
   const dataset = await create(plugins.dataset, 'dataset');
   const trainer = await create(plugins.policy, 'policy');
   let policy: PluginInstances['policy'] = trainer;
-  if (plugins.rollout !== undefined) {
-    const rollout = await create(plugins.rollout, 'rollout');
+  if (plugins.rollout !== undefined || plugins.reference !== undefined) {
+    const rollout = plugins.rollout === undefined ? undefined : await create(plugins.rollout, 'rollout');
+    const reference =
+      plugins.reference === undefined ? undefined : await create(plugins.reference, 'reference');
     try {
-      policy = rolloutPolicy(trainer, rollout);
+      policy = delegatingPolicy(trainer, { rollout, reference });
     } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const role = message.startsWith('reference: ') ? 'reference' : 'rollout';
       throw new ConfigError([
         {
-          path: 'rollout',
-          message: error instanceof Error ? error.message.replace(/^rollout: /, '') : String(error),
+          path: role,
+          message: message.replace(/^(rollout|reference): /, ''),
           ...(resolved.file === undefined ? {} : { file: resolved.file }),
         },
       ]);

@@ -228,6 +228,11 @@ export const configSchema = z
       .describe(
         "A policy backend that generates the policy's samples (and its evaluations) with the trainer's weights, handed over after every update (time/sync_s): `{ use: onnx }`. Absent: the trainer generates.",
       ),
+    reference: pluginReferenceSchema
+      .optional()
+      .describe(
+        'A policy backend that scores the frozen starting weights for the KL term (objective.beta > 0), taking them over from the trainer before the first update and again on --resume: `{ use: onnx }`. Absent: the trainer keeps and scores its own copy.',
+      ),
     auxiliary: z
       .array(auxiliaryReferenceSchema)
       .default([])

@@ -175,9 +175,11 @@ export interface PolicyBackend {
 
   /**
    * The model's state for inference (format, settings, weights), to hand to another backend running
-   * the same model: what a `rollout:` backend is synced with after every update. Optional.
+   * the same model: what a `rollout:` backend is synced with after every update. With `'reference'`,
+   * the frozen starting weights (the KL anchor) instead, kept from then on as
+   * `score(..., 'reference')` keeps them: what a `reference:` backend takes over. Optional.
    */
-  snapshot?(): PolicySnapshot | Promise<PolicySnapshot>;
+  snapshot?(weights?: ScoreWeights): PolicySnapshot | Promise<PolicySnapshot>;
   /**
    * Take over a snapshot: the model becomes the one it describes (architecture and weights). Throws for
    * a format this backend does not run. Optional: backends that can serve as `rollout:` implement it.
