@@ -1,6 +1,7 @@
 // Generation speed of the default tiny VLM on ONNX Runtime, at backend-tfjs's bench shape: batch 32,
 // one 64 px image (64 patches), prompt 64 + completion 96 tokens, KV cache; median of BENCH_STEPS (3)
-// calls, one JSON line per thread count (BENCH_THREADS, default "1,2") and weight placement. Also the
+// calls, one JSON line per thread count (BENCH_THREADS, default "1,2"), worker count (BENCH_WORKERS,
+// default "2": threads of one intra-op thread each, sharing the batch) and weight placement. Also the
 // time of a weight sync (new weights from a trainer), per placement. Run: npm run build && npm run bench.
 import { Random } from '@ekipl/core';
 import { defaultTinyVlmConfig, initialValues } from '@ekipl/tiny-vlm';
@@ -12,6 +13,8 @@ const promptTokens = 64;
 const completionTokens = 96;
 const steps = Number(process.env.BENCH_STEPS ?? 3);
 const threadCounts = (process.env.BENCH_THREADS ?? '1,2').split(',').map(Number);
+// Worker threads (the policy's `workers`), each running one intra-op thread.
+const workerCounts = (process.env.BENCH_WORKERS ?? '2').split(',').map(Number);
 const random = Random.fromSeed('bench');
 const png = new Uint8Array(
   await sharp(Buffer.from(Uint8Array.from({ length: 64 * 64 * 3 }, () => random.int(256))), {
@@ -32,14 +35,19 @@ const config = defaultTinyVlmConfig;
 const weights = initialValues(config, 1);
 const sampling = { temperature: 1, topP: 1, topK: 0, maxTokens: completionTokens };
 
+const settings = [
+  ...threadCounts.map((threads) => ({ threads, workers: 1 })),
+  ...workerCounts.filter((workers) => workers > 1).map((workers) => ({ threads: 1, workers })),
+];
 for (const placement of ['inputs', 'initializers']) {
-  for (const threads of threadCounts) {
+  for (const { threads, workers } of settings) {
     const policy = await OnnxPolicy.create({
       name: 'onnx',
       config,
       maxPromptTokens: promptTokens,
       weights,
       threads,
+      workers,
       placement,
     });
     await policy.generate(prompts.slice(0, 2), 1, { ...sampling, maxTokens: 4, seed: 0 }); // warm-up
@@ -64,6 +72,7 @@ for (const placement of ['inputs', 'initializers']) {
         engine: 'onnxruntime-cpu',
         placement,
         threads,
+        workers,
         batch,
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { definePlugin, EkiplError, z } from '@ekipl/core';
 import {
@@ -65,6 +66,12 @@ export const onnx = definePlugin({
       .describe(
         'Intra-op threads on the CPU. One is fastest for the tiny VLM (its matrix products are too small to split: measured in the README); more suit larger models.',
       ),
+    workers: z
+      .union([z.literal('auto'), z.int().positive()])
+      .default('auto')
+      .describe(
+        'Threads that generate and score, each with a share of the prompts: the main one and worker threads. auto: the cores, at most 4.',
+      ),
     weights: z
       .enum(['auto', 'inputs', 'initializers'])
       .default('auto')
@@ -120,6 +127,7 @@ export const onnx = definePlugin({
       placement: options.weights,
       ...(graphs === undefined ? {} : { graphs }),
       threads: options.threads,
+      workers: options.workers === 'auto' ? Math.min(4, availableParallelism()) : options.workers,
     });
   },
 });

@@ -28,8 +28,12 @@ import {
 } from '@ekipl/tiny-vlm';
 import * as ort from 'onnxruntime-node';
 import { exportTinyVlm, joinWeights, type WeightInput, type WeightPlacement } from './export.js';
+import { Helper, shares } from './helpers.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
+
+/** The fewest sequences a thread is given a share of (below, a batch stays on fewer threads). */
+const rowsPerThread = 16;
 
 /** The model format this backend runs (what backend-tfjs's snapshots and checkpoints carry). */
 const tinyVlmFormat = 'ekipl-tiny-vlm/1';
@@ -53,6 +57,11 @@ export interface OnnxPolicyOptions {
    * initializers, the inputs and outputs `exportTinyVlm` gives): run as it is, `weights` unused.
    */
   graphs?: { vision: Uint8Array; decoder: Uint8Array };
+  /**
+   * Threads that generate and score (default 1): the main thread and `workers - 1` worker threads,
+   * each with its own sessions and a contiguous share of the prompts.
+   */
+  workers?: number;
 }
 
 type Weights = ReadonlyMap<string, { data: Float32Array; shape: number[] }>;
@@ -83,6 +92,10 @@ export class OnnxPolicy implements PolicyBackend {
   /** The graphs must be (re)built: at creation, and when a restored model has another architecture. */
   private graphsStale = true;
   private weightFeeds = new Map<string, ort.Tensor>();
+  /** The worker threads beside the main one (up to `workers` - 1), started on first need. */
+  private helpers: Helper[] = [];
+  /** The weights last set, what a helper starts from. */
+  private latestWeights: Weights = new Map();
   /** Where the current graphs keep their weights. */
   private placement: WeightPlacement | undefined;
 
@@ -107,12 +120,25 @@ export class OnnxPolicy implements PolicyBackend {
 
   static async create(options: OnnxPolicyOptions): Promise<OnnxPolicy> {
     const policy = new OnnxPolicy(options);
-    await policy.setWeights(options.weights);
+    await policy.setOwnWeights(options.weights);
     return policy;
   }
 
-  /** New weights (a sync from the trainer): fed as inputs, or the sessions rebuilt around them. */
+  /**
+   * New weights (a sync from the trainer): fed as inputs, or the sessions rebuilt around them. They
+   * replace a user's own model (`graphs`) with the built-in export.
+   */
   async setWeights(weights: Weights): Promise<void> {
+    const { graphs: _, ...options } = this.options;
+    this.options = options;
+    await Promise.all([
+      this.setOwnWeights(weights),
+      ...this.helpers.map((helper) => helper.call('setWeights', weights)),
+    ]);
+  }
+
+  private async setOwnWeights(weights: Weights): Promise<void> {
+    this.latestWeights = weights;
     const given = this.options.graphs;
     // A user's own model at creation; a restored snapshot replaces it with graphs built here.
     const chosen = this.options.placement ?? 'auto';
@@ -176,6 +202,13 @@ export class OnnxPolicy implements PolicyBackend {
    * prompt limit when they differ from this one's (the graphs are then rebuilt).
    */
   async restore(snapshot: PolicySnapshot): Promise<void> {
+    await Promise.all([
+      this.restoreOwn(snapshot),
+      ...this.helpers.map((helper) => helper.call('restore', snapshot)),
+    ]);
+  }
+
+  private async restoreOwn(snapshot: PolicySnapshot): Promise<void> {
     if (snapshot.format !== tinyVlmFormat) {
       throw new EkiplError(`${this.name}: cannot run a ${snapshot.format} model (only ${tinyVlmFormat})`);
     }
@@ -183,6 +216,9 @@ export class OnnxPolicy implements PolicyBackend {
     const sameModel =
       JSON.stringify(settings.config) === JSON.stringify(this.options.config) &&
       settings.maxPromptTokens === this.options.maxPromptTokens;
+    // The snapshot's model replaces a user's own one.
+    const { graphs: _, ...options } = this.options;
+    this.options = options;
     if (!sameModel) {
       this.graphsStale = true;
       this.options = { ...this.options, config: settings.config, maxPromptTokens: settings.maxPromptTokens };
@@ -197,7 +233,7 @@ export class OnnxPolicy implements PolicyBackend {
       this.rotaryTables = rotaryTables(config);
       this.patchesPerImage = (config.imageSize / config.patchSize) ** 2;
     }
-    await this.setWeights(snapshot.tensors);
+    await this.setOwnWeights(snapshot.tensors);
   }
 
   encode(text: string): number[] {
@@ -217,11 +253,32 @@ export class OnnxPolicy implements PolicyBackend {
     n: number,
     sampling: SamplingSettings,
   ): Promise<PolicySample[][]> {
+    return this.shared(prompts.length, n, ([start, end], helper) => {
+      const share = prompts.slice(start, end);
+      const indices = Array.from(share, (_, i) => start + i);
+      return helper === undefined
+        ? this.generateAt(share, indices, n, sampling)
+        : helper.call<PolicySample[][]>('generateAt', share, indices, n, sampling);
+    });
+  }
+
+  /**
+   * `n` samples for each prompt, prompt `i` drawing as prompt `indices[i]` of a whole batch does (its
+   * seeded streams), so that a share of a batch samples what the whole batch would.
+   */
+  async generateAt(
+    prompts: readonly Prompt[],
+    indices: readonly number[],
+    n: number,
+    sampling: SamplingSettings,
+  ): Promise<PolicySample[][]> {
     const inputs = await Promise.all(prompts.map((prompt) => this.promptInput(prompt)));
     const results: PolicySample[][] = prompts.map(() => new Array<PolicySample>(n));
     const random = Random.fromSeed(sampling.seed);
     for (const group of groupByImages(inputs, this.patchesPerImage, this.options.config.maxPositions)) {
-      const randoms = group.indices.flatMap((p) => Array.from({ length: n }, (_, j) => random.split(p, j)));
+      const randoms = group.indices.flatMap((p) =>
+        Array.from({ length: n }, (_, j) => random.split(indices[p]!, j)),
+      );
       const samples = await this.generateGroup(group, n, sampling, randoms);
       group.indices.forEach((p, row) => {
         for (let j = 0; j < n; j++) results[p]![j] = samples[row * n + j]!;
@@ -231,6 +288,54 @@ export class OnnxPolicy implements PolicyBackend {
   }
 
   async score(
+    requests: readonly ScoreRequest[],
+    which: ScoreWeights,
+    temperature: number,
+  ): Promise<number[][]> {
+    return this.shared(requests.length, 1, ([start, end], helper) =>
+      helper === undefined
+        ? this.scoreOwn(requests.slice(start, end), which, temperature)
+        : helper.call<number[][]>('score', requests.slice(start, end), which, temperature),
+    );
+  }
+
+  /**
+   * A batch of `count` items (`rows` sequences each) in contiguous shares, one per thread, each
+   * thread given at least `rowsPerThread` sequences (smaller shares cost more in messages than they
+   * save: measured on the quickstart's 16). The helpers' calls are posted first, so that they compute
+   * while this thread computes the first share; results in order.
+   */
+  private async shared<T>(
+    count: number,
+    rows: number,
+    compute: (range: [number, number], helper: Helper | undefined) => Promise<T[]>,
+  ): Promise<T[]> {
+    const threads = Math.max(
+      1,
+      Math.min(this.options.workers ?? 1, Math.floor((count * rows) / rowsPerThread)),
+    );
+    this.startHelpers(threads - 1);
+    const [own, ...others] = shares(count, threads);
+    if (own === undefined) return [];
+    const remote = Promise.all(others.map((range, i) => compute(range, this.helpers[i])));
+    remote.catch(() => {}); // awaited below; an early failure must not go unhandled meanwhile
+    const local = await compute(own, undefined);
+    return [...local, ...(await remote).flat()];
+  }
+
+  /**
+   * Worker threads up to `count` (at most `workers` - 1), started on first need with this policy's
+   * current model, so that a policy whose batches are too small to share never starts one.
+   */
+  private startHelpers(count: number): void {
+    const { workers = 1, ...setup } = this.options;
+    while (this.helpers.length < Math.min(count, workers - 1)) {
+      const name = `${this.name} worker ${this.helpers.length + 2} of ${workers}`;
+      this.helpers.push(new Helper({ ...setup, weights: this.latestWeights }, name));
+    }
+  }
+
+  private async scoreOwn(
     requests: readonly ScoreRequest[],
     which: ScoreWeights,
     temperature: number,
@@ -268,7 +373,7 @@ export class OnnxPolicy implements PolicyBackend {
   }
 
   async dispose(): Promise<void> {
-    await this.release();
+    await Promise.all([this.release(), ...this.helpers.map((helper) => helper.terminate())]);
   }
 
   private async release(): Promise<void> {
