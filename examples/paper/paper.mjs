@@ -5,6 +5,7 @@
 //
 //   node examples/paper/paper.mjs [--out DIR] [--seeds 3] [--first-seed 1] [--jobs 2] [--arms a,b]
 //     [--results docs/results.md] [--limit 500] [--pass-at-limit 100] [--rebuild-warm-start]
+//     [--compare-seeds 1,2,3]   (a section on whether another invocation's seeds order the arms alike)
 //     [--config examples/paper/benchmark.yaml --warm-start-config examples/paper/warm-start.yaml]
 //     [--set path=value ...]   (applied to the warm start, every arm and every evaluation)
 import { spawn } from 'node:child_process';
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     'pass-at-limit': { type: 'string', default: '100' },
     'pass-at': { type: 'string', default: '1,2,4,8,16,32' },
     'rebuild-warm-start': { type: 'boolean', default: false },
+    'compare-seeds': { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
   },
 });
@@ -203,6 +205,7 @@ if (measured || provenance.length === 0) {
   writeFileSync(provenanceFile, `${JSON.stringify(provenance, null, 2)}\n`);
 }
 await writeResults({
+  compareSeeds: values['compare-seeds']?.split(',').map(Number) ?? [],
   out,
   results: resolve(values.results),
   arms: armNames,

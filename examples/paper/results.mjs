@@ -43,6 +43,30 @@ export function compare(a, b) {
   return { difference, error, verdict: !differs ? 'within noise' : difference > 0 ? 'higher' : 'lower' };
 }
 
+/**
+ * The pairs of arms whose values differ beyond noise (`compare`) in either of two invocations, with
+ * both verdicts and the outcome: `same order` (beyond noise in both, the same way), `beyond noise once`,
+ * or `reversed` (beyond noise in both, opposite ways).
+ */
+export function pairOutcomes(arms, here, there) {
+  const pairs = [];
+  arms.forEach((a, i) => {
+    for (const b of arms.slice(i + 1)) {
+      const first = compare(here(a), here(b));
+      const second = compare(there(a), there(b));
+      if (first.verdict === 'within noise' && second.verdict === 'within noise') continue;
+      const outcome =
+        first.verdict === second.verdict
+          ? 'same order'
+          : first.verdict === 'within noise' || second.verdict === 'within noise'
+            ? 'beyond noise once'
+            : 'reversed';
+      pairs.push({ a, b, here: first, there: second, outcome });
+    }
+  });
+  return pairs;
+}
+
 /** A markdown table with padded columns (as the repository's formatter writes them). */
 function table(header, rows) {
   const cells = [header, ...rows].map((row) => row.map((cell) => String(cell).replace(/\|/g, '\\|')));
@@ -103,7 +127,17 @@ export function commit(root) {
   }
 }
 
-export async function writeResults({ out, results, arms, seeds, root, warmStart, config, provenance }) {
+export async function writeResults({
+  out,
+  results,
+  arms,
+  seeds,
+  root,
+  warmStart,
+  config,
+  provenance,
+  compareSeeds = [],
+}) {
   const splits = ['id', 'ood'];
   const runs = new Map(
     arms.map((arm) => [arm, seeds.map((seed) => readRun(join(out, 'ablate', arm, `seed-${seed}`)))]),
@@ -447,6 +481,68 @@ export async function writeResults({ out, results, arms, seeds, root, warmStart,
       );
     }
   }
+  if (compareSeeds.length > 0) rankingAgainst(compareSeeds);
+
+  /** Whether this invocation orders the arms as one on other seeds did (its runs in the same folder). */
+  function rankingAgainst(otherSeeds) {
+    const available = arms.filter((arm) =>
+      otherSeeds.every((seed) => existsSync(join(out, 'ablate', arm, `seed-${seed}`, 'metrics.jsonl'))),
+    );
+    const otherRuns = new Map(
+      available.map((arm) => [
+        arm,
+        otherSeeds.map((seed) => readRun(join(out, 'ablate', arm, `seed-${seed}`))),
+      ]),
+    );
+    const otherPerSeed = (arm, key) =>
+      otherRuns
+        .get(arm)
+        .map((run) => finalEval(run, key))
+        .filter((value) => value !== undefined);
+    const signed = (x) => `${x >= 0 ? '+' : ''}${fixed(x)}`;
+    const rows = [];
+    const tally = { 'same order': 0, 'beyond noise once': 0, reversed: 0 };
+    for (const split of splits) {
+      const key = `eval/${split}/accuracy`;
+      for (const pair of pairOutcomes(
+        available,
+        (arm) => perSeed(arm, key),
+        (arm) => otherPerSeed(arm, key),
+      )) {
+        tally[pair.outcome]++;
+        rows.push([
+          `${pair.a} - ${pair.b}`,
+          split,
+          `${signed(pair.here.difference)} (${pair.here.verdict})`,
+          `${signed(pair.there.difference)} (${pair.there.verdict})`,
+          pair.outcome,
+        ]);
+      }
+    }
+    const order = (values) =>
+      available
+        .map((arm) => [arm, mean(values(arm))])
+        .sort((x, y) => y[1] - x[1])
+        .map(([arm, value]) => `${arm} ${fixed(value)}`)
+        .join(', ');
+    say(`## Against seeds ${otherSeeds.join(', ')}`, '');
+    say(
+      `The same arms on seeds ${otherSeeds.join(', ')} (an earlier invocation, its runs in the same folder), by the rule of the claims below. Every pair of arms whose held-out accuracy differs beyond noise in either invocation: ${tally['same order']} keep their order beyond noise in both, ${tally['beyond noise once']} differ beyond noise in one invocation only, ${tally.reversed} are reversed.`,
+      '',
+      table(
+        ['pair', 'split', `seeds ${seeds.join(', ')}`, `seeds ${otherSeeds.join(', ')}`, 'outcome'],
+        rows,
+      ),
+      '',
+      ...splits.flatMap((split) => [
+        `Arms by mean ${split} accuracy, seeds ${seeds.join(', ')}: ${order((arm) => perSeed(arm, `eval/${split}/accuracy`))}.`,
+        '',
+        `Seeds ${otherSeeds.join(', ')}: ${order((arm) => otherPerSeed(arm, `eval/${split}/accuracy`))}.`,
+        '',
+      ]),
+    );
+  }
+
   say("## The paper's claims, checked", '');
   say(
     'Rule: two arms differ when their seed means are more than 2 standard errors of the difference apart; otherwise the claim is "within noise". Nothing here was tuned to agree with the paper.',

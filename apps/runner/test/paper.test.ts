@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { loadConfig } from '@ekipl/core';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ES module of the example, without types
-import { compare } from '../../../examples/paper/results.mjs';
+import { compare, pairOutcomes } from '../../../examples/paper/results.mjs';
 import { builtinPlugins } from '../src/index.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -127,5 +127,37 @@ describe('npm run paper, CI-sized', () => {
     expect(compare([0.4, 0.5, 0.6], [0.3, 0.4, 0.5]).verdict).toBe('within noise'); // 0.1 < 0.163
     expect(compare([0.2, 0.3, 0.4], [0.4, 0.5, 0.6]).verdict).toBe('lower');
     expect(compare([0.9], [0.1]).verdict).toBe('within noise'); // one seed each: no spread to judge by
+  });
+
+  it('checks a second invocation against the first pair by pair: same order, beyond noise once, reversed', () => {
+    // Per-seed accuracies of three arms in two invocations (s.e. of each difference 0.0816, as above).
+    const first: Record<string, number[]> = {
+      a: [0.4, 0.5, 0.6],
+      b: [0.2, 0.3, 0.4],
+      c: [0.4, 0.5, 0.6],
+    };
+    const second: Record<string, number[]> = {
+      a: [0.4, 0.5, 0.6], // a > b again; a vs c: c now higher, beyond noise
+      b: [0.2, 0.3, 0.4],
+      c: [0.6, 0.7, 0.8],
+    };
+    const pairs = pairOutcomes(
+      ['a', 'b', 'c'],
+      (arm: string) => first[arm]!,
+      (arm: string) => second[arm]!,
+    );
+    expect(
+      pairs.map(({ a, b, outcome }: { a: string; b: string; outcome: string }) => [a, b, outcome]),
+    ).toEqual([
+      ['a', 'b', 'same order'],
+      ['a', 'c', 'beyond noise once'], // within noise first (equal), lower second
+      ['b', 'c', 'same order'], // b < c in both
+    ]);
+    const reversed = pairOutcomes(
+      ['a', 'b'],
+      (arm: string) => first[arm]!,
+      (arm: string) => (arm === 'a' ? first['b']! : first['a']!),
+    );
+    expect(reversed[0].outcome).toBe('reversed');
   });
 });
