@@ -18,6 +18,17 @@ export interface EvaluationOptions {
    * to the real images' accuracy is the perception the policy has.
    */
   blankImages?: boolean;
+  /** Keep each task's greedy answer in the results (`answers`), to see which tasks a policy gets right. */
+  answers?: boolean;
+}
+
+/** One task's greedy answer: the task, what it expects, what the policy wrote, and the rewards. */
+export interface EvaluatedAnswer {
+  id: string;
+  question: string;
+  expected: string;
+  text: string;
+  rewards: Record<string, number>;
 }
 
 /** One split's results: greedy means of every reward (and the weighted total), and pass@k. */
@@ -35,6 +46,8 @@ export interface SplitEvaluation {
    * blanked; ~0 for a policy blind to its images. Absent with blank images or tasks without images.
    */
   imageReliance?: number;
+  /** Every task's greedy answer, with `answers`. */
+  answers?: EvaluatedAnswer[];
 }
 
 /**
@@ -64,9 +77,12 @@ export async function evaluatePolicy(
       seed: 0,
     });
     const totals: Record<string, number> = { reward: 0 };
+    const answers: EvaluatedAnswer[] = [];
     for (const [i, task] of tasks.entries()) {
-      const scores = await scoreText(components, greedyAnswers[i]![0]!.text, task);
+      const text = greedyAnswers[i]![0]!.text;
+      const scores = await scoreText(components, text, task);
       for (const [name, value] of Object.entries(scores)) totals[name] = (totals[name] ?? 0) + value;
+      answers.push({ id: task.id, question: task.question, expected: task.answer, text, rewards: scores });
     }
     const greedy = Object.fromEntries(
       Object.entries(totals).map(([name, total]) => [name, total / tasks.length]),
@@ -90,7 +106,14 @@ export async function evaluatePolicy(
         passAtSplit[k] = correct.reduce((sum, c) => sum + passAtK(samples, c, k), 0) / tasks.length;
       }
     }
-    const result: SplitEvaluation = { split, tasks: tasks.length, greedy, passAt: passAtSplit, samples };
+    const result: SplitEvaluation = {
+      split,
+      tasks: tasks.length,
+      greedy,
+      passAt: passAtSplit,
+      samples,
+      ...(options.answers === true ? { answers } : {}),
+    };
     if (options.blankImages !== true) {
       const reliance = await imageReliance(
         components.policy,

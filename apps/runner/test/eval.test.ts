@@ -142,6 +142,22 @@ describe('perception: blank images and image reliance', () => {
     for (const split of blank.splits) {
       expect(split.greedy['accuracy']).toBe(0);
       expect(split.imageReliance).toBeUndefined();
+      expect(split.answers).toBeUndefined(); // only when asked for
     }
+    // --answers: each task's greedy answer beside what it expects, to see which tasks fail.
+    const answered = await evaluateCheckpoint({
+      config: file,
+      builtins: seeingBuiltins,
+      blankImages: true,
+      answers: true,
+    });
+    const [first] = answered.splits;
+    expect(first!.answers).toHaveLength(first!.tasks);
+    const answer = first!.answers![0]!;
+    expect(answer.text).toBe(formatAnswer('counting.', '0'));
+    expect(answer.expected).not.toBe('0');
+    expect(answer.rewards['accuracy']).toBe(0);
+    expect(answer.question.length).toBeGreaterThan(0);
+    expect(answer.id).toMatch(/\S/);
   });
 });

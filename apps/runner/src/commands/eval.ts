@@ -27,6 +27,8 @@ export interface EvalOptions {
   overrides?: readonly string[];
   /** Every image replaced by a flat grey one: what the question alone earns. */
   blankImages?: boolean;
+  /** Keep every task's greedy answer in the results (`--answers`). */
+  answers?: boolean;
   builtins?: readonly BuiltinPlugin[];
 }
 
@@ -71,6 +73,7 @@ export async function evaluateCheckpoint(options: EvalOptions): Promise<EvalResu
       sampling: settings.sampling,
       seed: resolved.config.run.seed,
       blankImages: options.blankImages === true,
+      answers: options.answers === true,
     });
     return {
       config: resolved.file ?? options.config,
@@ -150,6 +153,11 @@ export default defineCommand({
       description:
         'Replace every image with a flat grey one: what the question alone earns (results in eval-blank.json)',
     },
+    answers: {
+      type: 'boolean',
+      description:
+        "Keep each task's greedy answer in the results (id, question, expected answer, text, rewards): which tasks it gets right",
+    },
     set: { type: 'string', description: 'Override a config field, path=value (repeatable)' },
   },
   async run({ args, rawArgs }) {
@@ -164,6 +172,7 @@ export default defineCommand({
         ...(passAt === undefined ? {} : { passAt }),
         overrides: setFlags(rawArgs),
         blankImages: args['blank-images'] === true,
+        answers: args.answers === true,
       });
       const name = args['blank-images'] === true ? 'eval-blank.json' : 'eval.json';
       // Beside a run's checkpoint, eval.json lands in the run directory, where `ekipl report` finds it.
