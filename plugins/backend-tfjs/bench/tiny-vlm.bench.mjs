@@ -1,7 +1,7 @@
 // Speed of the default tiny VLM, one JSON line per engine available and thread count. The shape is fixed so figures stay
 // comparable across commits: batch 32, prompt 64 + completion 96 tokens, one 64 px image (64 patches).
 // train: one supervised optimiser step (forward + backward + AdamW); model GFLOP/s = 6 x params x
-// tokens / time, tokens = batch x (image patches + prompt + completion), as ../../shared/bench does.
+// tokens / time, tokens = batch x (image patches + prompt + completion), the usual convention.
 // generate: batch 32 with the KV cache, 96 new tokens, median of BENCH_STEPS (3) calls; generate_4x8:
 // the EKIPL shape, 4 prompts x 8 samples. Run: npm run build && npm run bench.
 // BENCH_ENGINES=wasm,cpu (default: wasm, plus tensorflow when @tensorflow/tfjs-node is installed);
