@@ -527,7 +527,7 @@ export async function writeResults({
         .join(', ');
     say(`## Against seeds ${otherSeeds.join(', ')}`, '');
     say(
-      `The same arms on seeds ${otherSeeds.join(', ')} (an earlier invocation, its runs in the same folder), by the rule of the claims below. Every pair of arms whose held-out accuracy differs beyond noise in either invocation: ${tally['same order']} keep their order beyond noise in both, ${tally['beyond noise once']} differ beyond noise in one invocation only, ${tally.reversed} are reversed.`,
+      `The same arms on seeds ${otherSeeds.join(', ')} (another invocation, its runs in the same folder), by the rule of the claims below. Every pair of arms whose held-out accuracy differs beyond noise in either invocation: ${tally['same order']} keep their order beyond noise in both, ${tally['beyond noise once']} differ beyond noise in one invocation only, ${tally.reversed} are reversed.`,
       '',
       table(
         ['pair', 'split', `seeds ${seeds.join(', ')}`, `seeds ${otherSeeds.join(', ')}`, 'outcome'],
