@@ -11,7 +11,8 @@ export interface DelegatingPolicy extends PolicyBackend {
  * The policy a run trains, with other backends in its roles; everything else is the trainer's.
  * `rollout` generates its samples: after every update it is stale, and the next `generate` first
  * hands it the trainer's model (`snapshot` -> `restore`), so it always samples from the weights being
- * trained and a warm start costs no syncs. `reference` scores the frozen starting weights, the KL
+ * trained and a warm start costs no syncs; until the next update it also scores under the current
+ * weights. `reference` scores the frozen starting weights, the KL
  * anchor: it takes over the trainer's reference weights (`snapshot('reference')`) at the first
  * reference scoring, which in a run comes before any update, and again after the trainer loads a
  * checkpoint (a resumed run's anchor is the one it started from, stored in the checkpoint).
@@ -67,7 +68,14 @@ export function delegatingPolicy(
       return rollout.generate(prompts, n, sampling);
     },
     async score(requests, which, temperature) {
-      if (which === 'current' || reference === undefined) return trainer.score(requests, which, temperature);
+      if (which === 'current') {
+        // While the rollout backend holds the trainer's weights (no update since its last sync), it
+        // scores them too: the same model on the faster engine (old log-probs of external texts).
+        return rollout !== undefined && !stale
+          ? rollout.score(requests, 'current', temperature)
+          : trainer.score(requests, 'current', temperature);
+      }
+      if (reference === undefined) return trainer.score(requests, which, temperature);
       if (!referenceTaken) {
         await timed(async () => reference.restore!(await snapshot!('reference')));
         referenceTaken = true;

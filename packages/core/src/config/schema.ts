@@ -226,7 +226,7 @@ export const configSchema = z
     rollout: pluginReferenceSchema
       .optional()
       .describe(
-        "A policy backend that generates the policy's samples (and its evaluations) with the trainer's weights, handed over after every update (time/sync_s): `{ use: onnx }`. Absent: the trainer generates.",
+        "A policy backend that generates the policy's samples (and its evaluations) with the trainer's weights, handed over after every update (time/sync_s), and scores under them until the next update: `{ use: onnx }`. Absent: the trainer generates.",
       ),
     reference: pluginReferenceSchema
       .optional()
