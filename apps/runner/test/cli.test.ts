@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listPlugins, validateConfigFile } from '../src/index.js';
+import { unknownFlags } from '../src/unknown-flags.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const bin = join(import.meta.dirname, '..', 'dist', 'bin.js');
@@ -94,5 +95,47 @@ describe('ekipl plugins', () => {
     const { status, stdout } = ekipl('plugins', '-c', 'good.yaml');
     expect(status).toBe(0);
     expect(stdout).toContain('fixture-policy  (./plugins/policy.mjs)');
+  });
+});
+
+describe('options a command does not declare', () => {
+  const args = {
+    config: { type: 'string', alias: 'c' },
+    'blank-images': { type: 'boolean' },
+    runs: { type: 'positional' },
+  } as const;
+
+  it('are found; declared ones pass in every spelling, and a string option takes the next argument', () => {
+    expect(
+      unknownFlags(args, [
+        '-c',
+        'x.yaml',
+        '--config=y.yaml',
+        '--blank-images',
+        '--blankImages',
+        '--no-blank-images',
+        'a',
+        '--',
+        '--later',
+      ]),
+    ).toEqual([]);
+    expect(unknownFlags(args, ['--config', '--looks-like-a-flag'])).toEqual([]); // the config's value
+    expect(unknownFlags(args, ['--sett', 'a=1', '--set rollout={ use: onnx }', '-x'])).toEqual([
+      '--sett',
+      '--set rollout={ use: onnx }',
+      '-x',
+    ]);
+  });
+
+  it('stop the command with exit 2, naming the option (an option and its value in one argument too)', () => {
+    const joined = ekipl('validate', '-c', 'good.yaml', '--set run.steps=3');
+    expect(joined.status).toBe(2);
+    expect(joined.stderr).toBe(
+      'ekipl validate: unknown option "--set run.steps=3": an option and its value in one argument; give them as two, or join them with = (ekipl validate --help lists them)\n',
+    );
+    const misspelt = ekipl('validate', '-c', 'good.yaml', '--sett', 'run.steps=3');
+    expect(misspelt.status).toBe(2);
+    expect(misspelt.stderr).toContain('unknown option "--sett"');
+    expect(ekipl('validate', '-c', 'good.yaml', '--set', 'run.steps=3').status).toBe(0);
   });
 });

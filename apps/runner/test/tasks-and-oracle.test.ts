@@ -54,6 +54,18 @@ describe('ekipl tasks', () => {
     expect(html).toContain(escapeHtml(records[1].question));
   });
 
+  it('takes --set overrides like the other commands (another dataset seed, other tasks)', async () => {
+    const config = join(scratch, 'seeded.yaml');
+    writeFileSync(config, 'dataset: { use: synthetic-counting, options: { imageSize: 32 } }\n');
+    const questions = async (out: string, overrides: string[]) => {
+      await writeTasks({ config, split: 'id', limit: 3, out: join(scratch, out), overrides });
+      return readFileSync(join(scratch, out, 'tasks.jsonl'), 'utf8');
+    };
+    const plain = await questions('plain', []);
+    expect(await questions('same', ['dataset.options.imageSize=32'])).toBe(plain);
+    expect(await questions('other-seed', ['dataset.options.seed=7'])).not.toBe(plain);
+  });
+
   it('escapes dataset text: a question carrying markup shows as text', () => {
     expect(escapeHtml('<img src=x onerror="alert(1)">&')).toBe(
       '&#60;img src=x onerror=&#34;alert(1)&#34;&#62;&#38;',

@@ -1,6 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
+  applyOverrides,
   type BuiltinPlugin,
   ConfigError,
   type ConfigIssue,
@@ -15,6 +16,7 @@ import { defineCommand } from 'citty';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { escapeHtml } from '../escape-html.js';
 import { reportCommandError } from '../report-error.js';
+import { setFlags } from '../set-flags.js';
 import { writeAtomically } from '../write-atomically.js';
 
 export interface WriteTasksOptions {
@@ -22,6 +24,8 @@ export interface WriteTasksOptions {
   split: string;
   limit: number;
   out: string;
+  /** `path=value` overrides of the config (`--set`), as every other command takes them. */
+  overrides?: readonly string[];
   builtins?: readonly BuiltinPlugin[];
   log?: (line: string) => void;
 }
@@ -36,7 +40,7 @@ export async function writeTasks(options: WriteTasksOptions): Promise<{ tasks: n
   const builtins = options.builtins ?? builtinPlugins;
   const file = resolve(options.config);
   const { raw, source } = parseConfigText(await readConfigText(options.config, file), options.config);
-  const sections = (raw ?? {}) as Record<string, unknown>;
+  const sections = applyOverrides(raw ?? {}, options.overrides ?? []) as Record<string, unknown>;
   const issues: ConfigIssue[] = [];
   const reference = pluginReferenceSchema.safeParse(sections['dataset'] ?? { use: 'synthetic-counting' });
   if (!reference.success)
@@ -141,8 +145,9 @@ export default defineCommand({
     split: { type: 'string', description: 'Split to read (train, id, ood, ...)', default: 'train' },
     limit: { type: 'string', description: 'How many tasks', default: '5' },
     out: { type: 'string', description: 'Folder to write into', required: true },
+    set: { type: 'string', description: 'Override a config field, path=value (repeatable)' },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const limit = Number(args.limit);
     if (!Number.isInteger(limit) || limit < 1) {
       process.stderr.write(`error: --limit must be a positive integer, got ${JSON.stringify(args.limit)}\n`);
@@ -155,6 +160,7 @@ export default defineCommand({
         split: args.split,
         limit,
         out: args.out,
+        overrides: setFlags(rawArgs),
         log: (line) => process.stderr.write(`${line}\n`),
       });
       process.stdout.write(`wrote ${result.tasks} tasks to ${result.directory} (open index.html)\n`);
