@@ -9,13 +9,15 @@ export interface DelegatingPolicy extends PolicyBackend {
 
 /**
  * The policy a run trains, with other backends in its roles; everything else is the trainer's.
+ *
  * `rollout` generates its samples: after every update it is stale, and the next `generate` first
  * hands it the trainer's model (`snapshot` -> `restore`), so it always samples from the weights being
- * trained and a warm start costs no syncs; until the next update it also scores under the current
- * weights. `reference` scores the frozen starting weights, the KL
- * anchor: it takes over the trainer's reference weights (`snapshot('reference')`) at the first
- * reference scoring, which in a run comes before any update, and again after the trainer loads a
- * checkpoint (a resumed run's anchor is the one it started from, stored in the checkpoint).
+ * trained and a warm start costs no syncs; until the next update it also scores under them.
+ *
+ * `reference` scores the frozen starting weights, the KL anchor: it takes over the trainer's
+ * reference weights (`snapshot('reference')`) at the first reference scoring, which in a run comes
+ * before any update, and again after the trainer loads a checkpoint (a resumed run's anchor is the
+ * one it started from, stored in the checkpoint).
  */
 export function delegatingPolicy(
   trainer: PolicyBackend,
