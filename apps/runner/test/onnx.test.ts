@@ -8,7 +8,7 @@ import {
   selectEngine,
   TfjsPolicy,
 } from '@ekipl/backend-tfjs';
-import type { Prompt, ScoreRequest } from '@ekipl/core';
+import type { PolicyBackend, Prompt, ScoreRequest } from '@ekipl/core';
 import { instantiatePlugin } from '@ekipl/testkit';
 import { initialValues } from '@ekipl/tiny-vlm';
 import sharp from 'sharp';
@@ -42,6 +42,14 @@ async function scene(color: string): Promise<Uint8Array> {
       .composite([{ input: square, left: 4, top: 2 }])
       .png()
       .toBuffer(),
+  );
+}
+
+/** The largest difference between a backend's tempered log-probs (T 0.9) and tfjs's, on `requests`. */
+async function differenceFromTfjs(policy: PolicyBackend): Promise<number> {
+  return maxDifference(
+    await tfjs.score(requests, 'current', 0.9),
+    await policy.score(requests, 'current', 0.9),
   );
 }
 
@@ -93,12 +101,7 @@ describe('the ONNX backend', () => {
         weights: tfjs.weights(),
         placement,
       });
-      expect(
-        maxDifference(
-          await tfjs.score(requests, 'current', 0.9),
-          await policy.score(requests, 'current', 0.9),
-        ),
-      ).toBeLessThan(1e-4);
+      expect(await differenceFromTfjs(policy)).toBeLessThan(1e-4);
       for (const sampling of [
         { temperature: 0.9, topP: 1, topK: 1, maxTokens: 24, seed: 5 },
         { temperature: 0.9, topP: 0.9, topK: 50, maxTokens: 24, seed: 6 },
@@ -156,9 +159,7 @@ describe('the ONNX backend', () => {
       weights: initialValues({ ...config, dimension: 16, heads: 2 }, 1),
     });
     await other.restore(tfjs.snapshot());
-    expect(
-      maxDifference(await tfjs.score(requests, 'current', 0.9), await other.score(requests, 'current', 0.9)),
-    ).toBeLessThan(1e-4);
+    expect(await differenceFromTfjs(other)).toBeLessThan(1e-4);
     await expect(other.restore({ format: 'other/1', settings: {}, tensors: new Map() })).rejects.toThrow(
       'cannot run a other/1 model',
     );
@@ -172,22 +173,12 @@ describe('the ONNX backend', () => {
     delete size.vocabularySize;
     delete size.ropeBase;
     const { instance } = await instantiatePlugin(onnx, { size, maxPromptTokens: 32, checkpoint });
-    expect(
-      maxDifference(
-        await tfjs.score(requests, 'current', 0.9),
-        await instance.score(requests, 'current', 0.9),
-      ),
-    ).toBeLessThan(1e-4);
+    expect(await differenceFromTfjs(instance)).toBeLessThan(1e-4);
     expect(instance.capabilities.train).toBe(false);
     await instance.dispose?.();
     // Without size, the checkpoint's own architecture (its state.json); a size that disagrees is an error.
     const sized = await instantiatePlugin(onnx, { maxPromptTokens: 32, checkpoint });
-    expect(
-      maxDifference(
-        await tfjs.score(requests, 'current', 0.9),
-        await sized.instance.score(requests, 'current', 0.9),
-      ),
-    ).toBeLessThan(1e-4);
+    expect(await differenceFromTfjs(sized.instance)).toBeLessThan(1e-4);
     await sized.instance.dispose?.();
     await expect(instantiatePlugin(onnx, { size: { ...size, dimension: 64 }, checkpoint })).rejects.toThrow(
       /has dimension = 32, options.size says 64: leave size out/,
@@ -196,12 +187,7 @@ describe('the ONNX backend', () => {
     const files = join(scratch, 'onnx-model');
     expect((await writeOnnxModel(checkpoint, files)).dimension).toBe(32);
     const own = await instantiatePlugin(onnx, { size, maxPromptTokens: 32, model: files });
-    expect(
-      maxDifference(
-        await tfjs.score(requests, 'current', 0.9),
-        await own.instance.score(requests, 'current', 0.9),
-      ),
-    ).toBeLessThan(1e-4);
+    expect(await differenceFromTfjs(own.instance)).toBeLessThan(1e-4);
     await own.instance.dispose?.();
     // A decoder without this version's outputs (an earlier export kept the whole cache as present_k_i).
     const stale = join(scratch, 'stale-model');

@@ -17,6 +17,7 @@ export {
   promptInput,
   readCompletions,
   type SequenceInput,
+  splitRanges,
 } from './layout.js';
 export {
   decodeSafetensors,

@@ -149,3 +149,16 @@ export function completionRoom(prompt: Prompt, config: TinyVlmConfig, maxPromptT
     Math.min(prompt.images.length, config.maxImages) * (config.imageSize / config.patchSize) ** 2;
   return Math.max(0, config.maxPositions - imageTokens - encodePrompt(prompt.user, maxPromptTokens).length);
 }
+
+/**
+ * Splits a batch of `count` items into at most `parts` contiguous ranges of near-equal size (none empty;
+ * an empty batch is one empty range): how a backend shares a batch out over its threads.
+ */
+export function splitRanges(count: number, parts: number): [number, number][] {
+  const used = Math.max(1, Math.min(parts, count));
+  const ranges: [number, number][] = [];
+  for (let part = 0; part < used; part++) {
+    ranges.push([Math.floor((part * count) / used), Math.floor(((part + 1) * count) / used)]);
+  }
+  return ranges;
+}

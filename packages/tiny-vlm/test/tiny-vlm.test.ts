@@ -14,6 +14,7 @@ import {
   parameterShapes,
   sampleToken,
   specialTokens,
+  splitRanges,
   tinyVlmSizeSchema,
 } from '../src/index.js';
 
@@ -120,6 +121,17 @@ describe('sampleToken', () => {
       const drawn = sampleToken(logits, settings, Random.fromSeed(trial)).token;
       expect(drawn).toBe(reference(logits, topK, topP, Random.fromSeed(trial)));
     }
+  });
+});
+
+describe('splitRanges', () => {
+  it('shares a batch into contiguous, even ranges, none empty', () => {
+    expect(splitRanges(5, 2)).toEqual([
+      [0, 2],
+      [2, 5],
+    ]);
+    expect(splitRanges(1, 3)).toEqual([[0, 1]]);
+    expect(splitRanges(0, 2)).toEqual([[0, 0]]); // an empty batch: one empty range, on this thread
   });
 });
 

@@ -71,14 +71,3 @@ export class Helper {
     this.pending.clear();
   }
 }
-
-/** `count` items in `parts` contiguous [start, end) ranges, as even as they go; empty ones left out. */
-export function shares(count: number, parts: number): [number, number][] {
-  const ranges: [number, number][] = [];
-  for (let part = 0; part < parts; part++) {
-    const start = Math.floor((part * count) / parts);
-    const end = Math.floor(((part + 1) * count) / parts);
-    if (end > start) ranges.push([start, end]);
-  }
-  return ranges;
-}

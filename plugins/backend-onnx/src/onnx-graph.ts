@@ -86,24 +86,14 @@ export class GraphBuilder {
     return name;
   }
 
-  /** One node; returns its (first) output's name. */
+  /** One node; returns its output's name (`output`, or one the builder makes up). */
   op(
     type: string,
     inputs: readonly string[],
     attributes: Record<string, Attribute> = {},
     output?: string,
   ): string {
-    if (output === undefined) return this.ops(type, inputs, 1, attributes)[0]!;
-    this.nodes.push(
-      onnx.NodeProto.create({
-        opType: type,
-        input: [...inputs],
-        output: [output],
-        name: `${type}_${this.nodes.length}`,
-        attribute: Object.entries(attributes).map(([key, value]) => attribute(key, value)),
-      }),
-    );
-    return output;
+    return this.node(type, inputs, [output ?? `t${this.counter++}`], attributes)[0]!;
   }
 
   /** One node with `count` outputs (Split); returns their names. */
@@ -114,6 +104,15 @@ export class GraphBuilder {
     attributes: Record<string, Attribute> = {},
   ): string[] {
     const outputs = Array.from({ length: count }, () => `t${this.counter++}`);
+    return this.node(type, inputs, outputs, attributes);
+  }
+
+  private node(
+    type: string,
+    inputs: readonly string[],
+    outputs: string[],
+    attributes: Record<string, Attribute>,
+  ): string[] {
     this.nodes.push(
       onnx.NodeProto.create({
         opType: type,

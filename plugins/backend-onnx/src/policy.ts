@@ -24,11 +24,12 @@ import {
   type SequenceInput,
   sampleToken,
   specialTokens,
+  splitRanges,
   type TinyVlmConfig,
 } from '@ekipl/tiny-vlm';
 import * as ort from 'onnxruntime-node';
 import { exportTinyVlm, joinWeights, type WeightInput, type WeightPlacement } from './export.js';
-import { Helper, shares } from './helpers.js';
+import { Helper } from './helpers.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -314,9 +315,9 @@ export class OnnxPolicy implements PolicyBackend {
       1,
       Math.min(this.options.workers ?? 1, Math.floor((count * rows) / rowsPerThread)),
     );
+    if (count === 0) return [];
     this.startHelpers(threads - 1);
-    const [own, ...others] = shares(count, threads);
-    if (own === undefined) return [];
+    const [own, ...others] = splitRanges(count, threads) as [[number, number], ...[number, number][]];
     const remote = Promise.all(others.map((range, i) => compute(range, this.helpers[i])));
     remote.catch(() => {}); // awaited below; an early failure must not go unhandled meanwhile
     const local = await compute(own, undefined);

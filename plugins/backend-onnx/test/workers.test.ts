@@ -2,7 +2,7 @@ import { Random } from '@ekipl/core';
 import { defaultTinyVlmConfig, initialValues } from '@ekipl/tiny-vlm';
 import sharp from 'sharp';
 import { describe, expect, it, vi } from 'vitest';
-import { Helper, shares } from '../src/helpers.js';
+import { Helper } from '../src/helpers.js';
 import { exportTinyVlm, OnnxPolicy } from '../src/index.js';
 
 const config = {
@@ -28,15 +28,6 @@ async function image(seed: number) {
 }
 
 describe('workers', () => {
-  it('shares a batch into contiguous, even ranges', () => {
-    expect(shares(5, 2)).toEqual([
-      [0, 2],
-      [2, 5],
-    ]);
-    expect(shares(1, 3)).toEqual([[0, 1]]);
-    expect(shares(0, 2)).toEqual([]);
-  });
-
   it('three threads sample and score what one does, before and after a weight sync', async () => {
     const prompts = await Promise.all(
       Array.from({ length: 24 }, async (_, i) => ({

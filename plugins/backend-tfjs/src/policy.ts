@@ -37,6 +37,7 @@ import {
   type SequenceInput,
   sampleToken,
   specialTokens,
+  splitRanges,
   storedTinyVlmConfig,
   writeFileAtomically,
 } from '@ekipl/tiny-vlm';
@@ -46,13 +47,7 @@ import { decoderInputs } from './decoder-inputs.js';
 import { KernelDecoding } from './kernel-decoding.js';
 import { type ObjectiveTensors, objectiveLoss } from './objective-loss.js';
 import { AdamW, type OptimizerSettings } from './optimizer.js';
-import {
-  Replica,
-  type ReplicaRequest,
-  type ShardGradients,
-  type ShardTerms,
-  splitRanges,
-} from './replicas.js';
+import { Replica, type ReplicaRequest, type ShardGradients, type ShardTerms } from './replicas.js';
 import {
   type AttentionImplementation,
   type Cache,

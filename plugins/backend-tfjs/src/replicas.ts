@@ -168,13 +168,3 @@ export class Replica {
     await this.worker.terminate();
   }
 }
-
-/** Splits `count` items into at most `parts` contiguous ranges of near-equal size (none empty). */
-export function splitRanges(count: number, parts: number): [number, number][] {
-  const used = Math.max(1, Math.min(parts, count));
-  const ranges: [number, number][] = [];
-  for (let part = 0; part < used; part++) {
-    ranges.push([Math.floor((part * count) / used), Math.floor(((part + 1) * count) / used)]);
-  }
-  return ranges;
-}
