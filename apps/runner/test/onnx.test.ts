@@ -151,6 +151,29 @@ describe('the ONNX backend', () => {
     await policy.dispose();
   });
 
+  it('reads overlapping patch windows (patchContext) as tfjs does', async () => {
+    const withContext = { ...config, patchContext: 2 };
+    const trainer = new TfjsPolicy({
+      name: 'tfjs',
+      config: withContext,
+      maxPromptTokens: 32,
+      optimizer: defaultOptimizerSettings,
+      seed: 4,
+      workers: 1,
+    });
+    const policy = await OnnxPolicy.create({
+      name: 'onnx',
+      config: withContext,
+      maxPromptTokens: 32,
+      weights: trainer.weights(),
+    });
+    const expected = await trainer.score(requests, 'current', 0.9);
+    expect(maxDifference(expected, await policy.score(requests, 'current', 0.9))).toBeLessThan(1e-4);
+    // The context pixels matter: the same weights without them would not read these windows at all.
+    expect(trainer.weights().get('vision.patch.weight')!.shape).toEqual([12 * 12 * 3, 24]);
+    await Promise.all([policy.dispose(), trainer.dispose()]);
+  });
+
   it('restore takes over a snapshot of another size: the architecture and the weights', async () => {
     const other = await OnnxPolicy.create({
       name: 'onnx',

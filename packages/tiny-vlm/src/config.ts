@@ -12,6 +12,12 @@ export interface TinyVlmConfig {
   /** Images are resized to imageSize x imageSize and cut into patchSize x patchSize patches. */
   imageSize: number;
   patchSize: number;
+  /**
+   * Pixels of surrounding context each patch token also reads, on every side (0: plain patches). A
+   * token then sees a (patchSize + 2 x patchContext)-pixel window: an object cut by a patch border is
+   * whole in the windows around it.
+   */
+  patchContext: number;
   /** Images a prompt may carry (the learned image-index embedding has one row each). */
   maxImages: number;
   /** Longest sequence (image tokens + prompt + completion) the rotary table covers. */
@@ -31,6 +37,7 @@ export const defaultTinyVlmConfig: TinyVlmConfig = {
   visionHeads: 3,
   imageSize: 64,
   patchSize: 8,
+  patchContext: 0,
   maxImages: 4,
   maxPositions: 1024,
   vocabularySize: 260,
@@ -40,11 +47,20 @@ export const defaultTinyVlmConfig: TinyVlmConfig = {
 
 /**
  * The architecture a checkpoint's state.json records. Checkpoints from before a config field existed
- * were trained with its old behaviour: `imageNormalisation` absent means `none`.
+ * were trained with its old behaviour: `imageNormalisation` absent means `none`, `patchContext` absent 0.
  */
 export function storedTinyVlmConfig(stored: Partial<TinyVlmConfig>): TinyVlmConfig {
-  return { ...defaultTinyVlmConfig, ...stored, imageNormalisation: stored.imageNormalisation ?? 'none' };
+  return {
+    ...defaultTinyVlmConfig,
+    ...stored,
+    patchContext: stored.patchContext ?? 0,
+    imageNormalisation: stored.imageNormalisation ?? 'none',
+  };
 }
+
+/** Values one patch token reads: its window's pixels, three channels each. */
+export const patchDimension = (config: Pick<TinyVlmConfig, 'patchSize' | 'patchContext'>) =>
+  (config.patchSize + 2 * config.patchContext) ** 2 * 3;
 
 export const hiddenSize = (dimension: number) => Math.floor((8 * dimension) / 3);
 
@@ -67,7 +83,7 @@ export function parameterShapes(config: TinyVlmConfig): [string, number[]][] {
   };
   const patches = (config.imageSize / config.patchSize) ** 2;
   shapes.push(
-    ['vision.patch.weight', [config.patchSize * config.patchSize * 3, config.visionDimension]],
+    ['vision.patch.weight', [patchDimension(config), config.visionDimension]],
     ['vision.position', [patches, config.visionDimension]],
     ['vision.image_index', [config.maxImages, config.visionDimension]],
   );
@@ -162,6 +178,13 @@ export const tinyVlmSizeSchema = z
     patchSize: positive
       .default(defaultTinyVlmConfig.patchSize)
       .describe('Side of the square image patches (one token each).'),
+    patchContext: z
+      .int()
+      .nonnegative()
+      .default(defaultTinyVlmConfig.patchContext)
+      .describe(
+        'Pixels around each patch that its token also reads, on every side (overlapping windows; 0: plain patches). Outside the image counts as background.',
+      ),
     maxImages: positive.default(defaultTinyVlmConfig.maxImages).describe('Most images per prompt.'),
     maxPositions: positive
       .default(defaultTinyVlmConfig.maxPositions)

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { TaskImage } from '@ekipl/core';
 import sharp from 'sharp';
+import type { TinyVlmConfig } from './config.js';
 
 /**
  * How pixels are scaled for the vision encoder. `none`: in [0, 1]. `background`: each channel minus
@@ -15,8 +16,9 @@ export type ImageNormalisation = 'none' | 'background';
 
 /**
  * Image pixels as the vision encoder reads them: resized to `size` x `size` RGB, scaled as
- * `normalisation` says, cut into
- * `patch` x `patch` patches, each flattened as (row, column, channel): [patches, patch * patch * 3].
+ * `normalisation` says, cut into `patch` x `patch` patches. Each patch's token reads a window of `context`
+ * more pixels on every side (zeros, the normalised background, beyond the image's edge), flattened as
+ * (row, column, channel): [patches, (patch + 2 * context)^2 * 3].
  * Decoded images are cached by content hash (the same task images come back every epoch), up to
  * `capacityBytes` per thread, oldest first out: a count bound let the cache of each thread grow by
  * hundreds of MB over a long run of fresh synthetic images (a look like a leak, and 2.4 GB at 224 px).
@@ -30,7 +32,21 @@ export class ImagePatcher {
     readonly patch: number,
     private readonly capacityBytes = 64 * 2 ** 20,
     readonly normalisation: ImageNormalisation = 'none',
+    readonly context = 0,
   ) {}
+
+  /** The patcher of a model config, with the default cache. */
+  static forModel(
+    config: Pick<TinyVlmConfig, 'imageSize' | 'patchSize' | 'patchContext' | 'imageNormalisation'>,
+  ): ImagePatcher {
+    return new ImagePatcher(
+      config.imageSize,
+      config.patchSize,
+      undefined,
+      config.imageNormalisation,
+      config.patchContext,
+    );
+  }
 
   /** Bytes of decoded images held (at most `capacityBytes`). */
   get bytes(): number {
@@ -42,7 +58,7 @@ export class ImagePatcher {
   }
 
   get patchDimension(): number {
-    return this.patch * this.patch * 3;
+    return (this.patch + 2 * this.context) ** 2 * 3;
   }
 
   async patches(image: TaskImage): Promise<Float32Array> {
@@ -58,12 +74,17 @@ export class ImagePatcher {
     const offset0 = this.normalisation === 'background' ? channelMedians(raw) : [0, 0, 0];
     const scale = this.normalisation === 'background' ? 4 / 255 : 1 / 255;
     const perRow = this.size / this.patch;
+    const window = this.patch + 2 * this.context;
     let offset = 0;
     for (let py = 0; py < perRow; py++) {
       for (let px = 0; px < perRow; px++) {
-        for (let y = 0; y < this.patch; y++) {
-          for (let x = 0; x < this.patch; x++) {
-            const pixel = ((py * this.patch + y) * this.size + px * this.patch + x) * 3;
+        for (let y = py * this.patch - this.context; y < py * this.patch - this.context + window; y++) {
+          for (let x = px * this.patch - this.context; x < px * this.patch - this.context + window; x++) {
+            if (y < 0 || y >= this.size || x < 0 || x >= this.size) {
+              offset += 3; // outside the image: zeros
+              continue;
+            }
+            const pixel = (y * this.size + x) * 3;
             for (let c = 0; c < 3; c++) result[offset++] = (raw[pixel + c]! - offset0[c]!) * scale;
           }
         }

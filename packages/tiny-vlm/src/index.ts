@@ -3,6 +3,7 @@ export {
   hiddenSize,
   initialValues,
   parameterShapes,
+  patchDimension,
   rotaryTables,
   storedTinyVlmConfig,
   type TinyVlmConfig,

@@ -12,6 +12,7 @@ import {
   ImagePatcher,
   initialValues,
   parameterShapes,
+  patchDimension,
   sampleToken,
   specialTokens,
   splitRanges,
@@ -174,6 +175,55 @@ describe('ImagePatcher', () => {
     expect(raw[192]).toBeCloseTo(200 / 255, 6);
     const flat = await background.patches({ data: await solidPng('#336699'), mediaType: 'image/png' });
     expect(flat.every((value) => value === 0)).toBe(true);
+  });
+
+  it('patch context: each token reads its patch and `context` pixels around it, zeros beyond the edge', async () => {
+    // 16 px, 8 px patches, 2 px of context: 12 x 12 windows. A red 8 x 8 square fills the top-left patch.
+    const square = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#ff0000' } })
+      .png()
+      .toBuffer();
+    const scene = new Uint8Array(
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: '#c8c8c8' } })
+        .composite([{ input: square, left: 0, top: 0 }])
+        .png()
+        .toBuffer(),
+    );
+    const patcher = ImagePatcher.forModel({
+      imageSize: 16,
+      patchSize: 8,
+      patchContext: 2,
+      imageNormalisation: 'background',
+    });
+    expect(patcher.patchDimension).toBe(12 * 12 * 3);
+    expect(patchDimension({ patchSize: 8, patchContext: 2 })).toBe(patcher.patchDimension);
+    const patches = await patcher.patches({ data: scene, mediaType: 'image/png' });
+    expect(patches.length).toBe(4 * 12 * 12 * 3);
+    const red = (55 * 4) / 255;
+    // The red channel of window `patch` at window pixel (row, column).
+    const at = (patch: number, row: number, column: number) =>
+      patches[patch * 432 + (row * 12 + column) * 3]!;
+    expect(at(0, 0, 0)).toBe(0); // above and left of the image
+    expect(at(0, 1, 5)).toBe(0);
+    expect(at(0, 2, 2)).toBeCloseTo(red, 6); // image pixel (0, 0)
+    expect(at(0, 9, 9)).toBeCloseTo(red, 6); // image pixel (7, 7)
+    expect(at(0, 10, 10)).toBe(0); // image pixel (8, 8): grey background
+    // Patch 1 (top right) sees image columns 6-17: the square's last two columns, then its own grey.
+    expect(at(1, 2, 0)).toBeCloseTo(red, 6);
+    expect(at(1, 2, 1)).toBeCloseTo(red, 6);
+    expect(at(1, 2, 2)).toBe(0);
+    expect(at(1, 2, 11)).toBe(0); // column 17: beyond the edge
+    expect(at(3, 0, 0)).toBeCloseTo(red, 6); // patch 3 (bottom right) starts at image pixel (6, 6)
+    // Without context, the windows are the plain patches.
+    const plain = ImagePatcher.forModel({
+      imageSize: 16,
+      patchSize: 8,
+      patchContext: 0,
+      imageNormalisation: 'background',
+    });
+    const plainPatches = await plain.patches({ data: scene, mediaType: 'image/png' });
+    expect(plainPatches).toEqual(
+      await new ImagePatcher(16, 8, undefined, 'background').patches({ data: scene, mediaType: 'image/png' }),
+    );
   });
 });
 

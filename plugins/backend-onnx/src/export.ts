@@ -1,4 +1,4 @@
-import { hiddenSize, parameterShapes, type TinyVlmConfig } from '@ekipl/tiny-vlm';
+import { hiddenSize, parameterShapes, patchDimension, type TinyVlmConfig } from '@ekipl/tiny-vlm';
 import { GraphBuilder } from './onnx-graph.js';
 
 /**
@@ -88,11 +88,10 @@ export function exportTinyVlm(
 
   // ------------------------------------------------------------------------------------------ vision
   const patches = (config.imageSize / config.patchSize) ** 2;
-  const patchDimension = config.patchSize * config.patchSize * 3;
   const vision = make('tiny-vlm-vision');
   {
     const { graph: g, weight } = vision;
-    const input = g.input('patches', 'float', ['batch', 'images', patches, patchDimension]);
+    const input = g.input('patches', 'float', ['batch', 'images', patches, patchDimension(config)]);
     const imageIds = g.input('image_ids', 'int64', ['images']);
     let v = g.op('MatMul', [input, weight('vision.patch.weight')]); // [B, I, P, vd]
     v = g.op('Add', [v, weight('vision.position')]);

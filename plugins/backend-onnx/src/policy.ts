@@ -18,6 +18,7 @@ import {
   type GroupLayout,
   groupByImages,
   ImagePatcher,
+  patchDimension,
   promptInput,
   readCompletions,
   rotaryTables,
@@ -108,7 +109,7 @@ export class OnnxPolicy implements PolicyBackend {
   private constructor(private options: OnnxPolicyOptions) {
     this.name = options.name;
     const { config } = options;
-    this.patcher = new ImagePatcher(config.imageSize, config.patchSize, undefined, config.imageNormalisation);
+    this.patcher = ImagePatcher.forModel(config);
     this.headDimension = config.dimension / config.heads;
     this.rotaryTables = rotaryTables(config);
     this.patchesPerImage = (config.imageSize / config.patchSize) ** 2;
@@ -224,12 +225,7 @@ export class OnnxPolicy implements PolicyBackend {
       this.graphsStale = true;
       this.options = { ...this.options, config: settings.config, maxPromptTokens: settings.maxPromptTokens };
       const { config } = this.options;
-      this.patcher = new ImagePatcher(
-        config.imageSize,
-        config.patchSize,
-        undefined,
-        config.imageNormalisation,
-      );
+      this.patcher = ImagePatcher.forModel(config);
       this.headDimension = config.dimension / config.heads;
       this.rotaryTables = rotaryTables(config);
       this.patchesPerImage = (config.imageSize / config.patchSize) ** 2;
@@ -392,14 +388,13 @@ export class OnnxPolicy implements PolicyBackend {
     const length = group.imageTokens + group.textLength;
     let imageTokens: Float32Array = new Float32Array(0);
     if (group.patches !== undefined) {
-      const patchDimension = config.patchSize * config.patchSize * 3;
       const output = await this.sessions.vision.run({
         ...this.feeds(this.sessions.visionWeights),
         patches: new ort.Tensor('float32', group.patches, [
           group.batch,
           group.images,
           this.patchesPerImage,
-          patchDimension,
+          patchDimension(config),
         ]),
         image_ids: new ort.Tensor(
           'int64',

@@ -128,12 +128,7 @@ export class TfjsPolicy implements PolicyBackend {
       parameters: this.parameterCount(),
     };
     this.optimizer = new AdamW(options.optimizer);
-    this.patcher = new ImagePatcher(
-      options.config.imageSize,
-      options.config.patchSize,
-      undefined,
-      options.config.imageNormalisation,
-    );
+    this.patcher = ImagePatcher.forModel(options.config);
   }
 
   encode(text: string): number[] {
