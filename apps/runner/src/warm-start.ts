@@ -11,7 +11,7 @@ import type {
   Task,
   ValidatedConfig,
 } from '@ekipl/core';
-import { warmStartBatchSize } from '@ekipl/core';
+import { scheduledLearningRate, warmStartBatchSize } from '@ekipl/core';
 import { batchesOf } from './batches.js';
 import { imageReliance } from './image-reliance.js';
 import { version } from './version.js';
@@ -73,12 +73,19 @@ export async function runWarmStart(
     let loss = 'none (every answer skipped)';
     let reliance = '';
     if (examples.length > 0) {
-      const result = await policy.supervisedStep(examples, { learningRate: config.warmStart.learningRate });
+      const { steps, learningRate: base, warmupSteps, decay, minLearningRateRatio } = config.warmStart;
+      const learningRate = scheduledLearningRate(index - 1, base, {
+        warmupSteps,
+        totalSteps: decay === 'cosine' ? steps : undefined,
+        minLearningRateRatio,
+      });
+      const result = await policy.supervisedStep(examples, { learningRate });
       progress.lastUpdate = `warm-start step ${index}`;
       loss = result.loss.toFixed(3);
       const metrics: Record<string, number> = {
         warmStartStep: index,
         'warmstart/loss': result.loss,
+        'warmstart/learning_rate': learningRate,
         'warmstart/dropped_overlength': dropped,
       };
       if (report) {

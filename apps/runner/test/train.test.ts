@@ -238,6 +238,36 @@ objective: { maxCompletionLength: 24 }
     expect(lines.join('\n')).toContain('4 answers longer than maxCompletionLength skipped so far');
     expect(existsSync(join(result.runDirectory, 'checkpoint'))).toBe(false);
   });
+
+  it('warms up, then decays its rate along a cosine to minLearningRateRatio', async () => {
+    const file = join(scratch, 'decay.yaml');
+    writeFileSync(
+      file,
+      `
+run: { name: decay, seed: 3, steps: 0, batchSize: 1, groupSize: 2, evalEvery: 0 }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy:
+  use: tfjs
+  options: { workers: 1, size: ${tinySize} }
+auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 1, style: brief } }]
+warmStart: { steps: 5, batchSize: 1, learningRate: 0.01, warmupSteps: 2, decay: cosine, minLearningRateRatio: 0.1 }
+`,
+    );
+    const result = await train({ config: file, out: join(scratch, 'decay-run'), log: () => {} });
+    const rates = readFileSync(join(result.runDirectory, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .filter((line) => 'warmStartStep' in line)
+      .map((line) => line['warmstart/learning_rate']);
+    // Warm-up: 0.01 x 1/2, 0.01 x 2/2. Then progress 0, 1/3, 2/3 of the cosine from 0.01 to 0.001:
+    // 0.001 + 0.009 x (1 + cos(pi x progress)) / 2.
+    const expected = [0.005, 0.01, 0.01, 0.00775, 0.00325];
+    expect(rates).toHaveLength(5);
+    rates.forEach((rate, i) => {
+      expect(rate).toBeCloseTo(expected[i]!, 10);
+    });
+  });
 });
 
 describe('warm starts are artifacts', () => {

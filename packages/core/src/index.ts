@@ -24,6 +24,7 @@ export * from './errors/config-error.js';
 export * from './errors/ekipl-error.js';
 export * from './errors/plugin-error.js';
 export * from './errors/provider-error.js';
+export * from './learning-rate.js';
 export * from './objective.js';
 export * from './pass-at-k.js';
 export * from './plugin/define-plugin.js';

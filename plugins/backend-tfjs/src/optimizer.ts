@@ -2,10 +2,11 @@
  * AdamW with linear warmup, cosine decay and global gradient-norm clipping, written in tensor ops so
  * its whole state (moments and step) is saved and restored exactly.
  */
+import { type LearningRateSchedule, scheduledLearningRate } from '@ekipl/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { variableOf } from './variables.js';
 
-export interface OptimizerSettings {
+export interface OptimizerSettings extends LearningRateSchedule {
   beta1: number;
   beta2: number;
   epsilon: number;
@@ -13,10 +14,6 @@ export interface OptimizerSettings {
   weightDecay: number;
   /** Clip the global gradient norm to this; 0 disables. */
   maxGradNorm: number;
-  warmupSteps: number;
-  /** Cosine decay reaches minLearningRateRatio x the base rate here; absent: constant after warmup. */
-  totalSteps?: number | undefined;
-  minLearningRateRatio: number;
 }
 
 /** The plugin's defaults: Adam's usual betas, clip at norm 1, no warmup or decay. */
@@ -30,13 +27,8 @@ export const defaultOptimizerSettings: OptimizerSettings = {
   minLearningRateRatio: 0.1,
 };
 
-export function scheduledLearningRate(step: number, base: number, settings: OptimizerSettings): number {
-  if (step < settings.warmupSteps) return (base * (step + 1)) / settings.warmupSteps;
-  if (settings.totalSteps === undefined || settings.totalSteps <= settings.warmupSteps) return base;
-  const progress = Math.min(1, (step - settings.warmupSteps) / (settings.totalSteps - settings.warmupSteps));
-  const floor = base * settings.minLearningRateRatio;
-  return floor + (base - floor) * 0.5 * (1 + Math.cos(Math.PI * progress));
-}
+// The schedule is core's, so the runner's warm start decays its rate by the same function.
+export { scheduledLearningRate };
 
 export class AdamW {
   step = 0;

@@ -195,6 +195,23 @@ export const promptSchema = z.strictObject({
 export const warmStartSchema = z.strictObject({
   steps: z.int().nonnegative().default(0).describe('Supervised steps before RL; 0: no warm start.'),
   learningRate: z.number().positive().default(3e-3).describe('Learning rate of the warm start.'),
+  warmupSteps: z
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe('Linear learning-rate warm-up over the first this many steps.'),
+  decay: z
+    .enum(['none', 'cosine'])
+    .default('none')
+    .describe(
+      '`cosine`: after the warm-up, the rate falls along a cosine to minLearningRateRatio x learningRate at the last step; `none`: constant.',
+    ),
+  minLearningRateRatio: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.05)
+    .describe('Where the cosine decay ends, as a share of learningRate.'),
   teacher: z
     .union([
       z.string().min(1),
