@@ -27,6 +27,19 @@ async function solidPng(color: string, size = 16): Promise<Uint8Array> {
   );
 }
 
+/** A 16 px grey (200) image with an 8 x 8 red square in its top-left quarter. */
+async function redSquareScene(): Promise<Uint8Array> {
+  const square = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#ff0000' } })
+    .png()
+    .toBuffer();
+  return new Uint8Array(
+    await sharp({ create: { width: 16, height: 16, channels: 3, background: '#c8c8c8' } })
+      .composite([{ input: square, left: 0, top: 0 }])
+      .png()
+      .toBuffer(),
+  );
+}
+
 describe('sampleToken', () => {
   it('sampleToken draws from softmax(logits / T), truncated by top-k / top-p, and returns the full log-prob', () => {
     // logits ln [1, 2, 3, 4] at T = 1: probabilities 0.1, 0.2, 0.3, 0.4.
@@ -154,15 +167,7 @@ describe('ImagePatcher', () => {
 
   it('background normalisation: each channel minus its median, times 4 / 255; a flat image is all zeros', async () => {
     // A 16 px grey (200) image with an 8 x 8 red square in its top-left quarter: the median is the grey.
-    const square = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#ff0000' } })
-      .png()
-      .toBuffer();
-    const scene = new Uint8Array(
-      await sharp({ create: { width: 16, height: 16, channels: 3, background: '#c8c8c8' } })
-        .composite([{ input: square, left: 0, top: 0 }])
-        .png()
-        .toBuffer(),
-    );
+    const scene = await redSquareScene();
     const background = new ImagePatcher(16, 8, undefined, 'background');
     const patches = await background.patches({ data: scene, mediaType: 'image/png' });
     // Patch 0 is the red square: (255 - 200) x 4 / 255, (0 - 200) x 4 / 255, twice; patch 1 is grey: 0.
@@ -179,15 +184,7 @@ describe('ImagePatcher', () => {
 
   it('patch context: each token reads its patch and `context` pixels around it, zeros beyond the edge', async () => {
     // 16 px, 8 px patches, 2 px of context: 12 x 12 windows. A red 8 x 8 square fills the top-left patch.
-    const square = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#ff0000' } })
-      .png()
-      .toBuffer();
-    const scene = new Uint8Array(
-      await sharp({ create: { width: 16, height: 16, channels: 3, background: '#c8c8c8' } })
-        .composite([{ input: square, left: 0, top: 0 }])
-        .png()
-        .toBuffer(),
-    );
+    const scene = await redSquareScene();
     const patcher = ImagePatcher.forModel({
       imageSize: 16,
       patchSize: 8,
