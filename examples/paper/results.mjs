@@ -119,9 +119,11 @@ function answerPrior(out, split) {
 export function commit(root) {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty =
-      execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${sha} (with uncommitted changes)` : sha;
+    // Markdown changes nothing that runs: the results page an earlier invocation wrote does not count.
+    const changed = execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.trimEnd().endsWith('.md'));
+    return changed.length > 0 ? `${sha} (with uncommitted changes)` : sha;
   } catch {
     return 'unknown (not a git checkout)';
   }

@@ -1,12 +1,12 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '@ekipl/core';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ES module of the example, without types
-import { compare, pairOutcomes } from '../../../examples/paper/results.mjs';
+import { commit, compare, pairOutcomes } from '../../../examples/paper/results.mjs';
 import { builtinPlugins } from '../src/index.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -116,6 +116,25 @@ describe('npm run paper, CI-sized', () => {
       const resolved = await loadConfig(join(root, 'examples', 'paper', name), { builtins: builtinPlugins });
       expect(resolved.config.run.name).toMatch(/^paper/);
     }
+  });
+
+  it('names the commit that ran, flagging uncommitted changes to anything but Markdown (an earlier page)', () => {
+    const repository = join(scratch, 'provenance');
+    mkdirSync(join(repository, 'docs'), { recursive: true });
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repository });
+    git('init', '-q');
+    writeFileSync(join(repository, 'docs', 'results.md'), 'first\n');
+    writeFileSync(join(repository, 'benchmark.yaml'), 'run: {}\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'start');
+    const sha = git('rev-parse', '--short', 'HEAD').toString().trim();
+    expect(commit(repository)).toBe(sha);
+    writeFileSync(join(repository, 'docs', 'results.md'), 'rewritten by the first invocation\n');
+    writeFileSync(join(repository, 'docs', 'results-seeds-4-6.md'), 'new page\n');
+    expect(commit(repository)).toBe(sha);
+    writeFileSync(join(repository, 'benchmark.yaml'), 'run: { steps: 1 }\n');
+    expect(commit(repository)).toBe(`${sha} (with uncommitted changes)`);
   });
 
   it('calls a difference real only beyond 2 standard errors', () => {
