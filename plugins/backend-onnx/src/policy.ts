@@ -494,15 +494,22 @@ export class OnnxPolicy implements PolicyBackend {
         }
       });
       if (step === maxTokens - 1 || next.length === 0) break;
-      // Keep the rows still generating (in cache order), with room for this token's keys.
+      // Keep the rows still generating (in cache order), with room for this token's keys. Finished
+      // rows are squeezed out in place: a fresh buffer per finished row (megabytes each, at the
+      // bench's shape) cost more in allocation and garbage collection than the decoding around it.
       const kept = next.length;
-      if (kept !== active.length || filled === capacity) {
-        const grown = filled === capacity ? capacity + chunk : capacity;
+      if (filled === capacity) {
+        const grown = capacity + chunk;
         cache = cache.map((layer) =>
           layer.map((values) => gatherRows(values, next, heads, hd, capacity, grown, filled)),
         );
         keyValid = gatherRows(keyValid, next, 1, 1, capacity, grown, filled);
         capacity = grown;
+      } else if (kept !== active.length) {
+        for (const layer of cache) {
+          for (const values of layer) compactRows(values, next, heads, hd, capacity, filled);
+        }
+        compactRows(keyValid, next, 1, 1, capacity, filled);
       }
       active = next.map((i) => active[i]!);
       const positions = Int32Array.from(active, (row) => firstPosition(row) + step);
@@ -514,9 +521,10 @@ export class OnnxPolicy implements PolicyBackend {
         }
       }
       const past: Feeds = {};
+      const rowsOf = (values: Float32Array) => values.subarray(0, kept * heads * capacity * hd);
       cache.forEach(([k, v], i) => {
-        past[`past_k_${i}`] = new ort.Tensor('float32', k!, [kept, heads, capacity, hd]);
-        past[`past_v_${i}`] = new ort.Tensor('float32', v!, [kept, heads, capacity, hd]);
+        past[`past_k_${i}`] = new ort.Tensor('float32', rowsOf(k!), [kept, heads, capacity, hd]);
+        past[`past_v_${i}`] = new ort.Tensor('float32', rowsOf(v!), [kept, heads, capacity, hd]);
       });
       const output = await this.sessions.decoder.run({
         ...this.feeds(this.sessions.decoderWeights),
@@ -615,6 +623,29 @@ function gatherRows(
     }
   });
   return result;
+}
+
+/**
+ * Rows `sources` (ascending) of a [rows, blocks, capacity, width] buffer moved, in place, to its first
+ * `sources.length` rows: the first `filled` positions of each block. A row only ever moves to a lower
+ * index, so the moves never overwrite a row still to be read; positions past `filled` keep stale
+ * values, which the mask hides.
+ */
+function compactRows(
+  values: Float32Array,
+  sources: readonly number[],
+  blocks: number,
+  width: number,
+  capacity: number,
+  filled: number,
+): void {
+  sources.forEach((source, row) => {
+    if (source === row) return;
+    for (let block = 0; block < blocks; block++) {
+      const from = (source * blocks + block) * capacity * width;
+      values.copyWithin((row * blocks + block) * capacity * width, from, from + filled * width);
+    }
+  });
 }
 
 /** log softmax(logits / T)[target] of one row. */
