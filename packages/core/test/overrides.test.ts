@@ -38,6 +38,13 @@ describe('applyOverrides (--set path=value)', () => {
       /run\.seed is 1, not a section/,
     );
     expect(() => applyOverrides({}, ['run..seed=2'])).toThrow(ConfigError);
+    const twoExperts = { auxiliary: [{ use: 'oracle' }, { use: 'oracle' }] };
+    expect(() => applyOverrides(twoExperts, ['auxiliary[5].options.accuracy=0.5'])).toThrow(
+      '--set auxiliary[5].options.accuracy=0.5: auxiliary has 2 entries; index 5 is past its end (0-1 to change one, 2 to add one)',
+    );
+    expect(applyOverrides(twoExperts, ['auxiliary[2]={ use: oracle, name: third }'])).toMatchObject({
+      auxiliary: [{ use: 'oracle' }, { use: 'oracle' }, { use: 'oracle', name: 'third' }],
+    });
   });
 });
 

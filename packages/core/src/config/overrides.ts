@@ -33,6 +33,16 @@ export function applyOverrides(raw: unknown, overrides: readonly string[]): unkn
     for (const [i, segment] of segments.entries()) {
       const last = i === segments.length - 1;
       const container = node as Record<string | number, unknown>;
+      // An index past the end would leave holes that validation reports as missing entries.
+      if (typeof segment === 'number' && Array.isArray(container) && segment > container.length) {
+        const at = formatSegments(segments.slice(0, i)) || 'the config';
+        throw new ConfigError([
+          {
+            path,
+            message: `--set ${override}: ${at} has ${container.length} entries; index ${segment} is past its end (0-${container.length - 1} to change one, ${container.length} to add one)`,
+          },
+        ]);
+      }
       if (last) {
         container[segment] = value;
         break;
