@@ -14,13 +14,12 @@ export function sampleToken(
   random: Random,
 ): { token: number; logProb: number; samplingLogProb: number; entropy: number } {
   const count = logits.length;
-  const scaled = new Float64Array(count);
+  const { scaled, weights, selection } = scratchFor(count);
   let max = -Infinity;
   for (let token = 0; token < count; token++) {
     scaled[token] = logits[token]! / sampling.temperature;
     if (scaled[token]! > max) max = scaled[token]!;
   }
-  const weights = new Float64Array(count);
   let total = 0;
   for (let token = 0; token < count; token++) {
     weights[token] = Math.exp(scaled[token]! - max);
@@ -36,7 +35,7 @@ export function sampleToken(
   let candidates: ArrayLike<number> | undefined;
   let keptMass = total;
   if ((sampling.topK > 0 && sampling.topK < count) || sampling.topP < 1) {
-    let order = mostProbable(weights, sampling.topK > 0 ? Math.min(sampling.topK, count) : count);
+    let order = mostProbable(weights, sampling.topK > 0 ? Math.min(sampling.topK, count) : count, selection);
     if (sampling.topP < 1) {
       // Shares of what top-k kept, not of the whole vocabulary.
       const topKMass = order.reduce((sum, token) => sum + weights[token]!, 0);
@@ -72,16 +71,34 @@ export function sampleToken(
 }
 
 /**
- * The `k` most probable token ids, in order of probability (ties: lower id first). Only those k are
- * sorted: the k-th largest weight, found by selection, picks them (a sort of the whole vocabulary on
- * every token was most of a decode step's time).
+ * Work buffers for one draw over `count` tokens, reused from draw to draw: three fresh vocabulary-sized
+ * arrays per token were most of the garbage a generation left to collect. Nothing of them outlives a
+ * draw, and a draw never waits, so one set per thread is enough.
  */
-function mostProbable(weights: Float64Array, k: number): number[] {
+let scratch = { scaled: new Float64Array(0), weights: new Float64Array(0), selection: new Float64Array(0) };
+function scratchFor(count: number): typeof scratch {
+  if (scratch.scaled.length !== count) {
+    scratch = {
+      scaled: new Float64Array(count),
+      weights: new Float64Array(count),
+      selection: new Float64Array(count),
+    };
+  }
+  return scratch;
+}
+
+/**
+ * The `k` most probable token ids, in order of probability (ties: lower id first). Only those k are
+ * sorted: the k-th largest weight, found by selection (in `selection`, overwritten), picks them (a
+ * sort of the whole vocabulary on every token was most of a decode step's time).
+ */
+function mostProbable(weights: Float64Array, k: number, selection: Float64Array): number[] {
   const count = weights.length;
   let chosen: number[];
   if (k >= count) chosen = Array.from({ length: count }, (_, token) => token);
   else {
-    const threshold = kthLargest(weights.slice(), k);
+    selection.set(weights);
+    const threshold = kthLargest(selection, k);
     chosen = [];
     for (let token = 0; token < count; token++) if (weights[token]! > threshold) chosen.push(token);
     for (let token = 0; token < count && chosen.length < k; token++) {
