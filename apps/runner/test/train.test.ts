@@ -142,6 +142,44 @@ describe('the before / after summary', () => {
       'ood accuracy 0.200 -> 0.250 (steps 0 -> 100)',
     ]);
   });
+
+  it("adds the change's standard error over the tasks answered both times, from eval-answers.jsonl", async () => {
+    const directory = join(scratch, 'paired');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(directory, { recursive: true });
+    writeFileSync(
+      join(directory, 'metrics.jsonl'),
+      [
+        { step: 0, 'eval/id/accuracy': 0.6 },
+        { step: 20, 'eval/id/accuracy': 0.8 },
+      ]
+        .map((line) => JSON.stringify(line))
+        .join('\n'),
+    );
+    const answers = (step: number, accuracy: number[], ids = ['a', 'b', 'c', 'd', 'e']) =>
+      JSON.stringify({
+        step,
+        split: 'id',
+        answers: accuracy.map((value, i) => ({ id: ids[i], text: '...', rewards: { accuracy: value } })),
+      });
+    writeFileSync(
+      join(directory, 'eval-answers.jsonl'),
+      [answers(0, [1, 1, 0, 0, 1]), answers(20, [1, 0, 1, 1, 1])].join('\n'),
+    );
+    // Differences 0, -1, 1, 1, 0: mean 0.2, sample variance 2.8 / 4 = 0.7, standard error sqrt(0.7 / 5).
+    expect(await evaluationChange(directory)).toEqual([
+      'id accuracy 0.600 -> 0.800 (steps 0 -> 20; change +0.200 +- 0.374 over 5 tasks)',
+    ]);
+    // Only tasks answered both times are paired: "e" is missing after, "f" new.
+    writeFileSync(
+      join(directory, 'eval-answers.jsonl'),
+      [answers(0, [1, 1, 0, 0, 1]), answers(20, [1, 0, 0, 0, 1], ['a', 'b', 'c', 'd', 'f'])].join('\n'),
+    );
+    // Differences 0, -1, 0, 0: mean -0.25, variance 0.75 / 3, standard error sqrt(0.25 / 4) = 0.25.
+    expect(await evaluationChange(directory)).toEqual([
+      'id accuracy 0.600 -> 0.800 (steps 0 -> 20; change -0.250 +- 0.250 over 4 tasks)',
+    ]);
+  });
 });
 
 describe('ekipl train when the policy fails mid-run', () => {

@@ -447,9 +447,27 @@ async function evaluate(
   runDirectory: string,
   log: (line: string) => void,
 ): Promise<Record<string, number>> {
-  const results = await evaluatePolicy(components, step.renderPrompt, { limit, sampling: settings.sampling });
+  const results = await evaluatePolicy(components, step.renderPrompt, {
+    limit,
+    sampling: settings.sampling,
+    answers: true,
+  });
   const metrics = evaluationMetrics(results);
   await appendFile(join(runDirectory, 'metrics.jsonl'), `${JSON.stringify({ step: atStep, ...metrics })}\n`);
+  // Each task's answer, so that a change in accuracy can be read task by task (and its noise measured).
+  await appendFile(
+    join(runDirectory, 'eval-answers.jsonl'),
+    results
+      .map(({ split, answers = [] }) =>
+        JSON.stringify({
+          step: atStep,
+          split,
+          answers: answers.map(({ id, text, rewards }) => ({ id, text, rewards })),
+        }),
+      )
+      .map((line) => `${line}\n`)
+      .join(''),
+  );
   log(
     `eval at step ${atStep}: ${Object.entries(metrics)
       .map(([key, value]) => `${key} ${value.toFixed(3)}`)
@@ -535,7 +553,9 @@ export default defineCommand({
 
 /**
  * Held-out accuracy and format before RL (the step-0 evaluation) and after the last step, one line per
- * split: `id accuracy 0.300 -> 0.420, format 0.860 -> 0.950 (200 tasks, steps 0 -> 100)`.
+ * split: `id accuracy 0.300 -> 0.420, format 0.860 -> 0.950 (steps 0 -> 100)`, and, where
+ * eval-answers.jsonl holds both evaluations, the change with its standard error over the tasks answered
+ * both times: `; change +0.120 +- 0.041 over 200 tasks`.
  */
 export async function evaluationChange(runDirectory: string): Promise<string[]> {
   const evaluations = (await readJsonLines(join(runDirectory, 'metrics.jsonl'))).filter(
@@ -551,14 +571,43 @@ export async function evaluationChange(runDirectory: string): Promise<string[]> 
     first[key] === undefined || last[key] === undefined
       ? undefined
       : `${first[key].toFixed(3)} -> ${last[key].toFixed(3)}`;
+  const answerLines = (await readJsonLines(join(runDirectory, 'eval-answers.jsonl'))) as {
+    step: number;
+    split: string;
+    answers: { id: string; rewards: Record<string, number> }[];
+  }[];
+  const accuracies = (split: string, step: number | undefined) =>
+    new Map(
+      (answerLines.findLast((line) => line.split === split && line.step === step)?.answers ?? []).flatMap(
+        ({ id, rewards }) => (rewards['accuracy'] === undefined ? [] : [[id, rewards['accuracy']] as const]),
+      ),
+    );
+  const pairedChange = (split: string) => {
+    const before = accuracies(split, first['step']);
+    const after = accuracies(split, last['step']);
+    const differences = [...before].flatMap(([id, value]) => (after.has(id) ? [after.get(id)! - value] : []));
+    const { mean, standardError } = meanAndStandardError(differences);
+    if (standardError === undefined) return '';
+    const sign = mean >= 0 ? '+' : '-';
+    return `; change ${sign}${Math.abs(mean).toFixed(3)} +- ${standardError.toFixed(3)} over ${differences.length} tasks`;
+  };
   return splits.map((split) =>
     [
       `${split} accuracy ${change(`eval/${split}/accuracy`)}`,
       ...(change(`eval/${split}/format`) === undefined ? [] : [`format ${change(`eval/${split}/format`)}`]),
     ]
       .join(', ')
-      .concat(` (steps ${first['step']} -> ${last['step']})`),
+      .concat(` (steps ${first['step']} -> ${last['step']}${pairedChange(split)})`),
   );
+}
+
+/** Mean of `values` and its standard error (sample standard deviation / sqrt(n)); none below 2 values. */
+export function meanAndStandardError(values: readonly number[]): { mean: number; standardError?: number } {
+  const n = values.length;
+  const mean = n === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / n;
+  if (n < 2) return { mean };
+  const variance = values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (n - 1);
+  return { mean, standardError: Math.sqrt(variance / n) };
 }
 
 /** The rollout wrapper, when a `rollout:` backend generates the policy's samples. */
