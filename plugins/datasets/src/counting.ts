@@ -27,8 +27,14 @@ import {
   sizeRadius,
 } from './scene.js';
 
+/** The kinds of question, in the order they are drawn from. */
+export const questionKinds = ['count', 'subtract', 'multi-hop', 'add', 'adversarial'] as const;
+export type QuestionKind = (typeof questionKinds)[number];
+
 export interface CountingOptions {
   imageSize: number;
+  /** The kinds of question drawn, each equally often (default: all). */
+  questions?: readonly QuestionKind[];
   objects: { min: number; max: number };
   oodObjects: { min: number; max: number };
   heldOut: { shape: Shape; color: ColorName };
@@ -102,7 +108,7 @@ export async function countingTask(
     );
     if (positions !== undefined) objects = drafts.map((draft, i) => ({ ...draft, ...positions[i]! }));
   }
-  const program = countingProgram(random, objects, options.heldOut, ood);
+  const program = countingProgram(random, objects, options.heldOut, ood, options.questions ?? questionKinds);
   const { question, answer, reasoning } = explain(program, objects);
   const image = await encodePng(drawScene(objects, options.imageSize));
   return {
@@ -128,6 +134,7 @@ function countingProgram(
   objects: readonly SceneObject[],
   heldOut: { shape: Shape; color: ColorName },
   ood: boolean,
+  kinds: readonly QuestionKind[],
 ): CountingProgram {
   // Outside ood, no question names the held-out combination (its scenes never show it either).
   const allowed = (filter: ObjectFilter) =>
@@ -141,7 +148,7 @@ function countingProgram(
   };
   const heldOutFilter = !ood || random.float() < 0.5 ? undefined : { ...heldOut };
   const someFilter = () => heldOutFilter ?? fromObject(random.pick(objects));
-  const kind = random.pick(['count', 'subtract', 'multi-hop', 'add', 'adversarial'] as const);
+  const kind = random.pick(kinds);
   switch (kind) {
     case 'count':
       return { kind: 'count', filter: someFilter() };

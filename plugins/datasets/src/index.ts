@@ -9,7 +9,7 @@ import {
   type TaskSplit,
   z,
 } from '@ekipl/core';
-import { countingTask } from './counting.js';
+import { countingTask, questionKinds } from './counting.js';
 import { type DatasetRecordError, inferFamily, reasonRftTasks } from './reason-rft.js';
 import { colorNames, shapes } from './scene.js';
 import { spatialTask } from './spatial.js';
@@ -94,6 +94,14 @@ export const syntheticCounting = definePlugin({
     ...syntheticOptions,
     objects: range(3, 6).describe('Objects per scene in train and id.'),
     oodObjects: range(7, 10).describe('Objects per scene in ood.'),
+    questions: z
+      .array(z.enum(questionKinds))
+      .min(1)
+      .refine((kinds) => new Set(kinds).size === kinds.length, 'names a kind twice')
+      .default([...questionKinds])
+      .describe(
+        'The kinds of question, each drawn equally often: count, subtract, multi-hop (two subtractions), add, adversarial (subtracting what is not there).',
+      ),
     heldOut: z
       .strictObject({
         shape: z.enum(shapes).default('cylinder').describe('Shape of the held-out combination.'),

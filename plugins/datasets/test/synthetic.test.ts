@@ -156,6 +156,24 @@ describe('synthetic-counting', () => {
       ),
     ).toBe(true);
   });
+
+  it('asks only the kinds `questions` names', async () => {
+    const kinds = async (questions: string[]) =>
+      new Set(
+        (await collect(await open(syntheticCounting, { questions }), 'train', 100)).map((task) => {
+          const { question } = task;
+          if (/^How many/.test(question)) return 'count';
+          if (/^Add \d/.test(question)) return 'add';
+          return /^Subtract all [^.]+\. Subtract all/.test(question) ? 'multi-hop' : 'subtract';
+        }),
+      );
+    expect(await kinds(['add'])).toEqual(new Set(['add']));
+    expect(await kinds(['count', 'multi-hop'])).toEqual(new Set(['count', 'multi-hop']));
+    expect(() => syntheticCounting.options.parse({ questions: ['add', 'add'] })).toThrow(
+      /names a kind twice/,
+    );
+    expect(() => syntheticCounting.options.parse({ questions: [] })).toThrow();
+  });
 });
 
 describe('synthetic-structure', () => {
