@@ -122,21 +122,21 @@ function listFiles(directory: string): string[] {
 }
 
 describe('the before / after summary', () => {
-  it('pairs the step-0 evaluation with the last one, per split', async () => {
-    const directory = join(scratch, 'summary');
-    const { mkdirSync } = await import('node:fs');
+  /** A run directory holding just these metrics.jsonl lines. */
+  const runWithMetrics = (name: string, lines: Record<string, number>[]) => {
+    const directory = join(scratch, name);
     mkdirSync(directory, { recursive: true });
-    writeFileSync(
-      join(directory, 'metrics.jsonl'),
-      [
-        { step: 0, 'eval/id/accuracy': 0.3, 'eval/id/format': 0.85, 'eval/ood/accuracy': 0.2 },
-        { step: 1, 'reward/mean': 1 },
-        { step: 50, 'eval/id/accuracy': 0.35, 'eval/id/format': 0.9, 'eval/ood/accuracy': 0.15 },
-        { step: 100, 'eval/id/accuracy': 0.42, 'eval/id/format': 0.95, 'eval/ood/accuracy': 0.25 },
-      ]
-        .map((line) => JSON.stringify(line))
-        .join('\n'),
-    );
+    writeFileSync(join(directory, 'metrics.jsonl'), lines.map((line) => JSON.stringify(line)).join('\n'));
+    return directory;
+  };
+
+  it('pairs the step-0 evaluation with the last one, per split', async () => {
+    const directory = runWithMetrics('summary', [
+      { step: 0, 'eval/id/accuracy': 0.3, 'eval/id/format': 0.85, 'eval/ood/accuracy': 0.2 },
+      { step: 1, 'reward/mean': 1 },
+      { step: 50, 'eval/id/accuracy': 0.35, 'eval/id/format': 0.9, 'eval/ood/accuracy': 0.15 },
+      { step: 100, 'eval/id/accuracy': 0.42, 'eval/id/format': 0.95, 'eval/ood/accuracy': 0.25 },
+    ]);
     expect(await evaluationChange(directory)).toEqual([
       'id accuracy 0.300 -> 0.420, format 0.850 -> 0.950 (steps 0 -> 100)',
       'ood accuracy 0.200 -> 0.250 (steps 0 -> 100)',
@@ -144,18 +144,10 @@ describe('the before / after summary', () => {
   });
 
   it("adds the change's standard error over the tasks answered both times, from eval-answers.jsonl", async () => {
-    const directory = join(scratch, 'paired');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(directory, { recursive: true });
-    writeFileSync(
-      join(directory, 'metrics.jsonl'),
-      [
-        { step: 0, 'eval/id/accuracy': 0.6 },
-        { step: 20, 'eval/id/accuracy': 0.8 },
-      ]
-        .map((line) => JSON.stringify(line))
-        .join('\n'),
-    );
+    const directory = runWithMetrics('paired', [
+      { step: 0, 'eval/id/accuracy': 0.6 },
+      { step: 20, 'eval/id/accuracy': 0.8 },
+    ]);
     const answers = (step: number, accuracy: number[], ids = ['a', 'b', 'c', 'd', 'e']) =>
       JSON.stringify({
         step,
