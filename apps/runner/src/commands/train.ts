@@ -12,11 +12,13 @@ import {
   EkiplError,
   type EkiplStepSettings,
   ekiplStep,
+  mean,
   type PolicyBackend,
   type PromptTemplate,
   Random,
   type ResolvedConfig,
   type RunComponents,
+  sampleStd,
   stepSettings,
   stringifyConfig,
 } from '@ekipl/core';
@@ -586,10 +588,11 @@ export async function evaluationChange(runDirectory: string): Promise<string[]> 
     const before = accuracies(split, first['step']);
     const after = accuracies(split, last['step']);
     const differences = [...before].flatMap(([id, value]) => (after.has(id) ? [after.get(id)! - value] : []));
-    const { mean, standardError } = meanAndStandardError(differences);
-    if (standardError === undefined) return '';
-    const sign = mean >= 0 ? '+' : '-';
-    return `; change ${sign}${Math.abs(mean).toFixed(3)} +- ${standardError.toFixed(3)} over ${differences.length} tasks`;
+    if (differences.length < 2) return '';
+    const meanChange = mean(differences);
+    const standardError = sampleStd(differences, meanChange) / Math.sqrt(differences.length);
+    const sign = meanChange >= 0 ? '+' : '-';
+    return `; change ${sign}${Math.abs(meanChange).toFixed(3)} +- ${standardError.toFixed(3)} over ${differences.length} tasks`;
   };
   return splits.map((split) =>
     [
@@ -599,15 +602,6 @@ export async function evaluationChange(runDirectory: string): Promise<string[]> 
       .join(', ')
       .concat(` (steps ${first['step']} -> ${last['step']}${pairedChange(split)})`),
   );
-}
-
-/** Mean of `values` and its standard error (sample standard deviation / sqrt(n)); none below 2 values. */
-export function meanAndStandardError(values: readonly number[]): { mean: number; standardError?: number } {
-  const n = values.length;
-  const mean = n === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / n;
-  if (n < 2) return { mean };
-  const variance = values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (n - 1);
-  return { mean, standardError: Math.sqrt(variance / n) };
 }
 
 /** The rollout wrapper, when a `rollout:` backend generates the policy's samples. */
