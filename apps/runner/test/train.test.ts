@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { TfjsPolicy } from '@ekipl/backend-tfjs';
 import { startMockProviderServer } from '@ekipl/testkit';
+import { readSafetensors } from '@ekipl/tiny-vlm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluationChange, train } from '../src/index.js';
 
@@ -344,6 +345,70 @@ objective: { maxCompletionLength: 200 }
     // Another seed is another warm start.
     const other = await sft({ config: file, overrides: ['run.seed=5'] });
     expect(other.key).not.toBe(stored.key);
+  });
+});
+
+describe('RL after a warm start or from a checkpoint', () => {
+  // The warm start's moments were measured on supervised gradients about 10x smaller than RL's: kept,
+  // they scaled the first RL updates up by as much (a start's `add` probe collapsed with them).
+  it('starts with a fresh optimiser; objective.freshOptimizer=false keeps the moments', async () => {
+    const folder = mkdtempSync(join(scratch, 'fresh-'));
+    const file = join(folder, 'run.yaml');
+    writeFileSync(
+      file,
+      `
+run: { name: fresh, seed: 4, steps: 2, batchSize: 1, groupSize: 2, evalEvery: 0 }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy: { use: tfjs, options: { workers: 1, size: ${tinySize} } }
+auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 1, style: terse } }]
+warmStart: { steps: 3, batchSize: 2 }
+objective: { maxCompletionLength: 200 }
+`,
+    );
+    const optimizerSteps = (run: string) =>
+      (
+        JSON.parse(readFileSync(join(run, 'checkpoint', 'state.json'), 'utf8')) as {
+          optimizer: { step: number };
+        }
+      ).optimizer.step;
+    const afterWarmStart = await train({ config: file, out: join(folder, 'after-warm-start') });
+    expect(optimizerSteps(afterWarmStart.runDirectory)).toBe(2); // the 3 warm-start updates forgotten
+    const kept = await train({
+      config: file,
+      out: join(folder, 'kept'),
+      overrides: ['objective.freshOptimizer=false'],
+    });
+    expect(optimizerSteps(kept.runDirectory)).toBe(5);
+    // From a checkpoint (here the kept run's, 5 updates in): its moments are not carried into RL either.
+    const fromCheckpoint = await train({
+      config: file,
+      out: join(folder, 'from-checkpoint'),
+      overrides: ['warmStart.steps=0', `policy.options.checkpoint=${join(kept.runDirectory, 'checkpoint')}`],
+    });
+    expect(optimizerSteps(fromCheckpoint.runDirectory)).toBe(2);
+    // A fresh first update moves every weight with a gradient by the learning rate (Adam's first step).
+    const before = (await readSafetensors(join(kept.runDirectory, 'checkpoint', 'model.safetensors')))
+      .tensors;
+    const oneStep = await train({
+      config: file,
+      out: join(folder, 'one-step'),
+      overrides: [
+        'run.steps=1',
+        'warmStart.steps=0',
+        'objective.learningRate=1.0e-3',
+        `policy.options.checkpoint=${join(kept.runDirectory, 'checkpoint')}`,
+      ],
+    });
+    const after = (await readSafetensors(join(oneStep.runDirectory, 'checkpoint', 'model.safetensors')))
+      .tensors;
+    let largest = 0;
+    for (const [name, tensor] of Object.entries(after)) {
+      const start = before[name]!.data;
+      tensor.data.forEach((value, i) => {
+        largest = Math.max(largest, Math.abs(value - start[i]!));
+      });
+    }
+    expect(largest).toBeCloseTo(1e-3, 6);
   });
 });
 

@@ -101,6 +101,7 @@ export function delegatingPolicy(
     optional['objectiveGradient'] = trainer.objectiveGradient.bind(trainer);
   }
   if (trainer.save !== undefined) optional['save'] = trainer.save.bind(trainer);
+  if (trainer.resetOptimizer !== undefined) optional['resetOptimizer'] = trainer.resetOptimizer.bind(trainer);
   if (trainer.snapshot !== undefined) optional['snapshot'] = snapshot;
   optional['trainStep'] = updated(trainer.trainStep);
   optional['supervisedStep'] = updated(trainer.supervisedStep);

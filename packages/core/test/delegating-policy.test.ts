@@ -53,6 +53,9 @@ function backend(name: string, weights: { current: number; reference?: number })
       weights.current = 10;
       weights.reference = 7; // what the checkpoint stored
     },
+    async resetOptimizer() {
+      calls.push('resetOptimizer');
+    },
   };
   return policy;
 }
@@ -91,6 +94,13 @@ describe('delegatingPolicy', () => {
     expect(await policy.score(request, 'current', 1)).toEqual([[4]]);
     await policy.load!('checkpoint');
     expect(await policy.score(request, 'reference', 1)).toEqual([[7]]); // the checkpoint's anchor
+  });
+
+  it("forgets the trainer's optimiser state when asked (a run's RL phase begins)", async () => {
+    const trainer = backend('trainer', { current: 1 });
+    const policy = delegatingPolicy(trainer, { rollout: backend('rollout', { current: 0 }) });
+    await policy.resetOptimizer!();
+    expect(trainer.calls).toEqual(['resetOptimizer']);
   });
 
   it('refuses a role whose backend cannot take over a model', () => {

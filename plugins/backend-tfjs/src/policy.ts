@@ -865,6 +865,12 @@ export class TfjsPolicy implements PolicyBackend {
     await writeFileAtomically(join(directory, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
   }
 
+  /** Fresh AdamW moments and step count (the weights stay): the next update is a first update. */
+  async resetOptimizer(): Promise<void> {
+    this.optimizer.dispose();
+    this.optimizer.step = 0;
+  }
+
   async load(directory: string): Promise<void> {
     const state = JSON.parse(
       await readCheckpointFile(directory, 'state.json', (file) => readFile(file, 'utf8')),

@@ -162,6 +162,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (resumed === undefined && config.run.evalEvery > 0) {
       evaluation = await evaluate(components, step, settings, config.run.evalLimit, 0, runDirectory, log);
     }
+    // RL starts with fresh optimiser moments: the warm start's, or a loaded checkpoint's, were
+    // measured on supervised gradients about 10x smaller and scaled the first updates up by as much.
+    if (resumed === undefined && steps > 0 && config.objective.freshOptimizer) {
+      if (components.policy.resetOptimizer !== undefined) await components.policy.resetOptimizer();
+      else if (components.policy.capabilities.train) {
+        log(`note: policy "${components.policy.name}" cannot reset its optimiser; RL keeps its moments`);
+      }
+    }
     progress.phase = 'step';
     for (let index = (resumed?.step ?? 0) + 1; index <= steps && options.signal?.aborted !== true; index++) {
       progress.step = index;

@@ -119,6 +119,12 @@ export const objectiveSchema = z.strictObject({
       'Longest completion in tokens: the policy stops there, and longer external answers are dropped from the pool (never trained on cut).',
     ),
   numIterations: z.int().positive().default(1).describe('mu: optimiser steps per batch.'),
+  freshOptimizer: z
+    .boolean()
+    .default(true)
+    .describe(
+      "RL starts with a fresh optimiser (the policy's `resetOptimizer`), not the moments of the warm start or of `policy.options.checkpoint`; a resumed run keeps its own. Those moments were measured on supervised gradients about 10x smaller than RL's, so they scaled the first RL updates up by as much (false: carry them over, as runs did before).",
+    ),
   baseline: z
     .enum(['selected', 'pool'])
     .default('selected')

@@ -171,6 +171,12 @@ export interface PolicyBackend {
   save?(directory: string): Promise<void>;
   /** Restore what `save` wrote; training continues exactly. */
   load?(directory: string): Promise<void>;
+  /**
+   * Forget the optimiser's state (moments and step count), keeping the weights: the runner calls it
+   * when RL begins after a warm start or from a loaded checkpoint (`objective.freshOptimizer`), since
+   * moments accumulated on another objective's gradients mis-scale the first updates. Optional.
+   */
+  resetOptimizer?(): Promise<void>;
   dispose?(): Promise<void>;
 
   /**
