@@ -95,7 +95,9 @@ export const tfjs = definePlugin({
           .int()
           .nonnegative()
           .default(0)
-          .describe('Linear learning-rate warm-up over this many updates.'),
+          .describe(
+            "Linear learning-rate warm-up over the optimiser's first this-many updates: RL's first ones when RL starts a fresh optimiser (objective.freshOptimizer), and an in-run warm start's too (on top of warmStart's own schedule).",
+          ),
         totalSteps: positive
           .optional()
           .describe(
