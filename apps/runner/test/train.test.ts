@@ -350,7 +350,7 @@ objective: { maxCompletionLength: 200 }
 
 describe('RL after a warm start or from a checkpoint', () => {
   // The warm start's moments were measured on supervised gradients about 10x smaller than RL's: kept,
-  // they scaled the first RL updates up by as much (a start's `add` probe collapsed with them).
+  // Adam made the first RL updates several times larger (a start's `add` probe collapsed with them).
   it('starts with a fresh optimiser; objective.freshOptimizer=false keeps the moments', async () => {
     const folder = mkdtempSync(join(scratch, 'fresh-'));
     const file = join(folder, 'run.yaml');

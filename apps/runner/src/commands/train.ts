@@ -163,7 +163,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       evaluation = await evaluate(components, step, settings, config.run.evalLimit, 0, runDirectory, log);
     }
     // RL starts with fresh optimiser moments: the warm start's, or a loaded checkpoint's, were
-    // measured on supervised gradients about 10x smaller and scaled the first updates up by as much.
+    // measured on supervised gradients about 10x smaller, and Adam made the first updates several times
+    // larger than the rate says.
     if (resumed === undefined && steps > 0 && config.objective.freshOptimizer) {
       if (components.policy.resetOptimizer !== undefined) await components.policy.resetOptimizer();
       else if (components.policy.capabilities.train) {

@@ -123,7 +123,7 @@ export const objectiveSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe(
-      "RL starts with a fresh optimiser (the policy's `resetOptimizer`), not the moments of the warm start or of `policy.options.checkpoint`; a resumed run keeps its own. Those moments were measured on supervised gradients about 10x smaller than RL's, so they scaled the first RL updates up by as much (false: carry them over, as runs did before).",
+      "RL starts with a fresh optimiser (the policy's `resetOptimizer`), not the moments of the warm start or of `policy.options.checkpoint`; a resumed run keeps its own. Those moments were measured on supervised gradients about 10x smaller than RL's, so Adam made the first RL updates several times larger than the rate says (false: carry them over, as runs did before).",
     ),
   baseline: z
     .enum(['selected', 'pool'])
