@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraphBuilder, OnnxPolicy, onnx, writeOnnxModel } from '@ekipl/backend-onnx';
@@ -234,8 +234,13 @@ describe('the ONNX backend', () => {
     // Where the CUDA files are installed (a GPU machine set up for it) the session starts instead.
     if (cuda instanceof Error) {
       expect(cuda.message).toMatch(
-        /could not start the CUDA execution provider .*ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node.*or use executionProvider: cpu/,
+        /could not start the CUDA execution provider .*ONNXRUNTIME_NODE_INSTALL=cuda12 node "[^"]+" \(downloads .*or use executionProvider: cpu/,
       );
+      // The command names the install script of the onnxruntime-node that is loaded: npm's own
+      // reinstall skips it wherever allowScripts denies it (this repository's package.json does).
+      const script = /ONNXRUNTIME_NODE_INSTALL=cuda12 node "([^"]+)"/.exec(cuda.message)![1]!;
+      expect(script).toMatch(/onnxruntime-node[\\/]script[\\/]install\.js$/);
+      expect(existsSync(script)).toBe(true);
     }
   });
 });

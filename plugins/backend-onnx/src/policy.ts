@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import {
   EkiplError,
   type PolicyBackend,
@@ -663,12 +665,22 @@ function logSoftmaxAt(
   return logits[offset + target]! / temperature - max - Math.log(total);
 }
 
+/**
+ * onnxruntime-node's own install script, where this process loads it from: run by hand it fetches the
+ * CUDA files whatever npm does with dependencies' install scripts (newer npm versions skip those not
+ * listed in the project's allowScripts, as this repository's package.json does on purpose).
+ */
+function onnxRuntimeInstallScript(): string {
+  const manifest = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+  return join(dirname(manifest), 'script', 'install.js');
+}
+
 /** A session that could not start, with the fix when it is the CUDA provider's files. */
 function providerError(provider: ExecutionProvider, error: unknown): EkiplError {
   const message = error instanceof Error ? error.message : String(error);
   if (provider === 'cuda') {
     return new EkiplError(
-      `ONNX Runtime could not start the CUDA execution provider (${message.split('\n')[0]}). Its CUDA files are not part of the npm package: reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node (downloads them from NuGet; needs CUDA 12 and cuDNN 9 installed), or use executionProvider: cpu`,
+      `ONNX Runtime could not start the CUDA execution provider (${message.split('\n')[0]}). Its CUDA files are not part of the npm package: install them with ONNXRUNTIME_NODE_INSTALL=cuda12 node "${onnxRuntimeInstallScript()}" (downloads them from NuGet; needs CUDA 12 and cuDNN 9 installed), or use executionProvider: cpu`,
       { cause: error },
     );
   }
