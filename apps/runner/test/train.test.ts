@@ -161,7 +161,7 @@ describe('the before / after summary', () => {
     );
     // Differences 0, -1, 1, 1, 0: mean 0.2, sample variance 2.8 / 4 = 0.7, standard error sqrt(0.7 / 5).
     expect(await evaluationChange(directory)).toEqual([
-      'id accuracy 0.600 -> 0.800 (steps 0 -> 20; change +0.200 +- 0.374 over 5 tasks)',
+      'id accuracy 0.600 -> 0.800 (steps 0 -> 20; change +0.200 +- 0.374 over 5 tasks, within noise)',
     ]);
     // Only tasks answered both times are paired: "e" is missing after, "f" new.
     writeFileSync(
@@ -170,7 +170,17 @@ describe('the before / after summary', () => {
     );
     // Differences 0, -1, 0, 0: mean -0.25, variance 0.75 / 3, standard error sqrt(0.25 / 4) = 0.25.
     expect(await evaluationChange(directory)).toEqual([
-      'id accuracy 0.600 -> 0.800 (steps 0 -> 20; change -0.250 +- 0.250 over 4 tasks)',
+      'id accuracy 0.600 -> 0.800 (steps 0 -> 20; change -0.250 +- 0.250 over 4 tasks, within noise)',
+    ]);
+    // Eight tasks turn right and two stay wrong: differences 1 x 8, 0 x 2, mean 0.8, sample variance
+    // (8 x 0.04 + 2 x 0.64) / 9 = 0.1778, standard error sqrt(0.1778 / 10) = 0.133; 0.8 > 2 x 0.133.
+    const ten = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
+    writeFileSync(
+      join(directory, 'eval-answers.jsonl'),
+      [answers(0, Array(10).fill(0), ten), answers(20, [1, 1, 1, 1, 1, 1, 1, 1, 0, 0], ten)].join('\n'),
+    );
+    expect(await evaluationChange(directory)).toEqual([
+      'id accuracy 0.600 -> 0.800 (steps 0 -> 20; change +0.800 +- 0.133 over 10 tasks, beyond noise)',
     ]);
   });
 });

@@ -566,7 +566,7 @@ export default defineCommand({
  * Held-out accuracy and format before RL (the step-0 evaluation) and after the last step, one line per
  * split: `id accuracy 0.300 -> 0.420, format 0.860 -> 0.950 (steps 0 -> 100)`, and, where
  * eval-answers.jsonl holds both evaluations, the change with its standard error over the tasks answered
- * both times: `; change +0.120 +- 0.041 over 200 tasks`.
+ * both times, and whether it exceeds two of them: `; change +0.120 +- 0.041 over 200 tasks, beyond noise`.
  */
 export async function evaluationChange(runDirectory: string): Promise<string[]> {
   const evaluations = (await readJsonLines(join(runDirectory, 'metrics.jsonl'))).filter(
@@ -601,7 +601,9 @@ export async function evaluationChange(runDirectory: string): Promise<string[]> 
     const meanChange = mean(differences);
     const standardError = sampleStd(differences, meanChange) / Math.sqrt(differences.length);
     const sign = meanChange >= 0 ? '+' : '-';
-    return `; change ${sign}${Math.abs(meanChange).toFixed(3)} +- ${standardError.toFixed(3)} over ${differences.length} tasks`;
+    // Two standard errors: the line a reader needs to tell a gain from the noise of one run.
+    const verdict = Math.abs(meanChange) > 2 * standardError ? 'beyond noise' : 'within noise';
+    return `; change ${sign}${Math.abs(meanChange).toFixed(3)} +- ${standardError.toFixed(3)} over ${differences.length} tasks, ${verdict}`;
   };
   return splits.map((split) =>
     [
