@@ -18,9 +18,17 @@ export interface ExportedTinyVlm {
    * the caller to keep: the graph never copies the cache.
    */
   decoder: Uint8Array;
+  /**
+   * The decoder for teacher-forced scoring: the decoder's inputs (the past empty) and `temperature`
+   * (a scalar) -> `target_log_probs` [B, Lt - 1], the tempered log-prob of each text token after the
+   * first given the ones before it. The log-softmax runs in the graph, so a score call reads B x Lt
+   * numbers rather than the logits' B x L x V.
+   */
+  scorer: Uint8Array;
   /** The weight inputs of each graph (with `inputs` placement). */
   visionWeights: WeightInput[];
   decoderWeights: WeightInput[];
+  scorerWeights: WeightInput[];
 }
 
 /**
@@ -116,10 +124,13 @@ export function exportTinyVlm(
     g.output(projected, 'image_tokens', 'float', ['batch_images', patches, config.dimension]);
   }
 
-  // ----------------------------------------------------------------------------------------- decoder
+  // ---------------------------------------------------------------------------- decoder and scorer
   const decoder = make('tiny-vlm-decoder');
-  {
-    const { graph: g, weight } = decoder;
+  const scorer = make('tiny-vlm-scorer');
+  for (const [{ graph: g, weight }, scoring] of [
+    [decoder, false],
+    [scorer, true],
+  ] as const) {
     const headDimension = config.dimension / config.heads;
     const imageTokens = g.input('image_tokens', 'float', ['batch', 'image_length', config.dimension]);
     const tokens = g.input('tokens', 'int64', ['batch', 'text_length']);
@@ -137,18 +148,39 @@ export function exportTinyVlm(
       };
       const result = block(g, weight, x, `blocks.${i}`, config.dimension, config.heads, { ...rotary, past });
       x = result.output;
+      if (scoring) continue;
       g.output(result.keys, `key_${i}`, 'float', ['batch', config.heads, 'length', headDimension]);
       g.output(result.values, `value_${i}`, 'float', ['batch', config.heads, 'length', headDimension]);
     }
     const embedding = g.op('Transpose', [weight('embed.weight')], { perm: [1, 0] });
-    const logits = g.op('MatMul', [rmsNorm(g, x, weight('norm.weight')), embedding]);
-    g.output(logits, 'logits', 'float', ['batch', 'length', config.vocabularySize]);
+    const logitsOf = (hidden: string) =>
+      g.op('MatMul', [rmsNorm(g, hidden, weight('norm.weight')), embedding]);
+    if (!scoring) {
+      g.output(logitsOf(x), 'logits', 'float', ['batch', 'length', config.vocabularySize]);
+      continue;
+    }
+    // Text positions but the last predict the next text token: hidden [B, Ti : Ti + Lt - 1], targets
+    // tokens [B, 1 :]. The image positions never reach the output layer.
+    const imageLength = g.op('Shape', [imageTokens], { start: 1, end: 2 });
+    const predicting = g.op('Slice', [x, imageLength, g.ints([-1]), g.ints([1])]);
+    const targets = g.op('Slice', [tokens, g.ints([1]), g.ints([2 ** 62]), g.ints([1])]);
+    const temperature = g.input('temperature', 'float', []);
+    const logProbs = g.op('LogSoftmax', [g.op('Div', [logitsOf(predicting), temperature])], { axis: -1 });
+    const chosen = g.op('GatherElements', [logProbs, g.op('Unsqueeze', [targets, g.ints([-1])])], {
+      axis: -1,
+    });
+    g.output(g.op('Squeeze', [chosen, g.ints([-1])]), 'target_log_probs', 'float', [
+      'batch',
+      'text_length_minus_1',
+    ]);
   }
   return {
     vision: vision.graph.toBytes(),
     decoder: decoder.graph.toBytes(),
+    scorer: scorer.graph.toBytes(),
     visionWeights: vision.used,
     decoderWeights: decoder.used,
+    scorerWeights: scorer.used,
   };
 }
 

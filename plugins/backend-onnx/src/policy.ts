@@ -90,8 +90,14 @@ export class OnnxPolicy implements PolicyBackend {
   private sessions!: {
     vision: ort.InferenceSession;
     decoder: ort.InferenceSession;
+    /**
+     * The scoring graph (the log-softmax inside), its session started on the first score call so that
+     * a policy that only generates never builds it; a user's own model has none (scored from logits).
+     */
+    scorer: { graph: Uint8Array; session?: Promise<ort.InferenceSession> } | undefined;
     visionWeights: WeightInput[];
     decoderWeights: WeightInput[];
+    scorerWeights: WeightInput[];
   };
   /** The graphs must be (re)built: at creation, and when a restored model has another architecture. */
   private graphsStale = true;
@@ -155,13 +161,9 @@ export class OnnxPolicy implements PolicyBackend {
     if (this.graphsStale || placement === 'initializers' || placement !== this.placement) {
       const exported =
         given !== undefined && this.graphsStale
-          ? { ...given, visionWeights: [], decoderWeights: [] }
+          ? { ...given, scorer: undefined, visionWeights: [], decoderWeights: [], scorerWeights: [] }
           : exportTinyVlm(this.options.config, placement, weights);
-      const sessionOptions: ort.InferenceSession.SessionOptions = {
-        executionProviders: [this.options.executionProvider ?? 'cpu'],
-        graphOptimizationLevel: 'all',
-        ...(this.options.threads === undefined ? {} : { intraOpNumThreads: this.options.threads }),
-      };
+      const sessionOptions = this.sessionOptions();
       const [vision, decoder] = await Promise.all([
         ort.InferenceSession.create(exported.vision, sessionOptions),
         ort.InferenceSession.create(exported.decoder, sessionOptions),
@@ -187,8 +189,10 @@ export class OnnxPolicy implements PolicyBackend {
       this.sessions = {
         vision,
         decoder,
+        scorer: exported.scorer && { graph: exported.scorer },
         visionWeights: exported.visionWeights,
         decoderWeights: exported.decoderWeights,
+        scorerWeights: exported.scorerWeights,
       };
     }
     if (placement === 'inputs') {
@@ -352,18 +356,7 @@ export class OnnxPolicy implements PolicyBackend {
     );
     const result: number[][] = new Array(requests.length);
     for (const group of groupByImages(sequences, this.patchesPerImage, this.options.config.maxPositions)) {
-      const { logits } = await this.prefix(group);
-      const vocabulary = this.options.config.vocabularySize;
-      const length = group.imageTokens + group.textLength;
-      const columns = group.textLength - 1;
-      const grid = new Float32Array(group.batch * columns);
-      for (let row = 0; row < group.batch; row++) {
-        for (let t = 0; t < columns; t++) {
-          const offset = (row * length + group.imageTokens + t) * vocabulary;
-          const target = group.tokens[row * group.textLength + t + 1]!;
-          grid[row * columns + t] = logSoftmaxAt(logits, offset, vocabulary, temperature, target);
-        }
-      }
+      const grid = await this.textLogProbs(group, temperature);
       readCompletions(group, grid).forEach((row, i) => {
         result[group.indices[i]!] = row;
       });
@@ -375,17 +368,70 @@ export class OnnxPolicy implements PolicyBackend {
     await Promise.all([this.release(), ...this.helpers.map((helper) => helper.terminate())]);
   }
 
+  private sessionOptions(): ort.InferenceSession.SessionOptions {
+    return {
+      executionProviders: [this.options.executionProvider ?? 'cpu'],
+      graphOptimizationLevel: 'all',
+      ...(this.options.threads === undefined ? {} : { intraOpNumThreads: this.options.threads }),
+    };
+  }
+
   private async release(): Promise<void> {
     if (this.sessions === undefined) return; // before the first graphs
-    await Promise.all([this.sessions.vision.release(), this.sessions.decoder.release()]);
+    const scorer = this.sessions.scorer?.session;
+    await Promise.all([
+      this.sessions.vision.release(),
+      this.sessions.decoder.release(),
+      scorer?.then((session) => session.release()),
+    ]);
   }
 
   private promptInput(prompt: Prompt): Promise<SequenceInput> {
     return promptInput(prompt, this.patcher, this.options.config, this.options.maxPromptTokens);
   }
 
+  /** Each text token's tempered log-prob given those before it, [B, Lt - 1]. */
+  private async textLogProbs(group: GroupLayout, temperature: number): Promise<Float32Array> {
+    const { scorer, scorerWeights } = this.sessions;
+    if (scorer !== undefined) {
+      scorer.session ??= ort.InferenceSession.create(scorer.graph, this.sessionOptions()).catch(
+        (error: unknown) => {
+          throw providerError(this.options.executionProvider ?? 'cpu', error);
+        },
+      );
+      const output = await (await scorer.session).run({
+        ...this.feeds(scorerWeights),
+        ...(await this.prefixInputs(group)),
+        temperature: new ort.Tensor('float32', Float32Array.of(temperature), []),
+      });
+      return output['target_log_probs']!.data as Float32Array;
+    }
+    const { logits } = await this.prefix(group);
+    const vocabulary = this.options.config.vocabularySize;
+    const length = group.imageTokens + group.textLength;
+    const columns = group.textLength - 1;
+    const grid = new Float32Array(group.batch * columns);
+    for (let row = 0; row < group.batch; row++) {
+      for (let t = 0; t < columns; t++) {
+        const offset = (row * length + group.imageTokens + t) * vocabulary;
+        const target = group.tokens[row * group.textLength + t + 1]!;
+        grid[row * columns + t] = logSoftmaxAt(logits, offset, vocabulary, temperature, target);
+      }
+    }
+    return grid;
+  }
+
   /** The whole laid-out group through the model: logits [B, L, V] and every layer's keys / values. */
   private async prefix(group: GroupLayout): Promise<{ logits: Float32Array; cache: Float32Array[][] }> {
+    const output = await this.sessions.decoder.run({
+      ...this.feeds(this.sessions.decoderWeights),
+      ...(await this.prefixInputs(group)),
+    });
+    return { logits: output['logits']!.data as Float32Array, cache: this.presentOf(output) };
+  }
+
+  /** The decoder's inputs for a whole laid-out group (image tokens from the vision graph; no past). */
+  private async prefixInputs(group: GroupLayout): Promise<Feeds> {
     const { config } = this.options;
     const length = group.imageTokens + group.textLength;
     let imageTokens: Float32Array = new Float32Array(0);
@@ -416,8 +462,7 @@ export class OnnxPolicy implements PolicyBackend {
       }
     }
     const { cos, sin } = this.rotary(group.positions, group.batch, length);
-    const output = await this.sessions.decoder.run({
-      ...this.feeds(this.sessions.decoderWeights),
+    return {
       ...this.emptyPast(group.batch),
       image_tokens: new ort.Tensor('float32', imageTokens, [
         group.batch,
@@ -432,8 +477,7 @@ export class OnnxPolicy implements PolicyBackend {
       cos,
       sin,
       mask: new ort.Tensor('float32', mask, [group.batch, 1, length, length]),
-    });
-    return { logits: output['logits']!.data as Float32Array, cache: this.presentOf(output) };
+    };
   }
 
   /** `n` samples for each of the group's prompts, prompt-major: row r * n + j is sample j of prompt r. */

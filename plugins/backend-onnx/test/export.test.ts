@@ -1,4 +1,4 @@
-import { defaultTinyVlmConfig, initialValues, parameterShapes } from '@ekipl/tiny-vlm';
+import { defaultTinyVlmConfig, initialValues, parameterShapes, rotaryTables } from '@ekipl/tiny-vlm';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { exportTinyVlm, GraphBuilder, joinWeights, OnnxPolicy } from '../src/index.js';
@@ -41,6 +41,62 @@ describe('ONNX export', () => {
       parts: ['blocks.0.attn.q.weight', 'blocks.0.attn.k.weight', 'blocks.0.attn.v.weight'],
     });
     expect(() => exportTinyVlm(config, 'initializers', new Map())).toThrow('no value for weight');
+  });
+
+  it("the scorer graph gives the decoder's tempered log-softmax of each next text token", async () => {
+    const exported = exportTinyVlm(config, 'initializers', initialValues(config, 3));
+    const [decoder, scorer] = await Promise.all([
+      ort.InferenceSession.create(exported.decoder),
+      ort.InferenceSession.create(exported.scorer),
+    ]);
+    const [batch, length, hd] = [2, 5, config.dimension / config.heads];
+    const tokens = [5, 72, 101, 33, 9, 5, 200, 64, 64, 7];
+    const tables = rotaryTables(config);
+    const rows = (table: Float32Array) =>
+      Float32Array.from(
+        { length: batch * length * hd },
+        (_, i) => table[(Math.floor(i / hd) % length) * hd + (i % hd)]!,
+      );
+    const mask = Float32Array.from({ length: batch * length * length }, (_, i) =>
+      i % length <= Math.floor(i / length) % length ? 0 : -1e9,
+    );
+    const emptyPast = Object.fromEntries(
+      ['k', 'v'].map((kind) => [
+        `past_${kind}_0`,
+        new ort.Tensor('float32', new Float32Array(0), [batch, 2, 0, hd]),
+      ]),
+    );
+    const inputs = {
+      ...emptyPast,
+      image_tokens: new ort.Tensor('float32', new Float32Array(0), [batch, 0, config.dimension]),
+      tokens: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [batch, length]),
+      cos: new ort.Tensor('float32', rows(tables.cos), [batch, 1, length, hd]),
+      sin: new ort.Tensor('float32', rows(tables.sin), [batch, 1, length, hd]),
+      mask: new ort.Tensor('float32', mask, [batch, 1, length, length]),
+    };
+    const temperature = 0.7;
+    const logits = (await decoder.run(inputs))['logits']!.data as Float32Array;
+    const scored = await scorer.run({
+      ...inputs,
+      temperature: new ort.Tensor('float32', Float32Array.of(temperature), []),
+    });
+    const output = scored['target_log_probs']!;
+    expect(output.dims).toEqual([batch, length - 1]);
+    const vocabulary = config.vocabularySize;
+    for (let row = 0; row < batch; row++) {
+      for (let t = 0; t < length - 1; t++) {
+        const offset = (row * length + t) * vocabulary;
+        const tempered = Array.from(
+          logits.subarray(offset, offset + vocabulary),
+          (value) => value / temperature,
+        );
+        const max = Math.max(...tempered);
+        const logTotal = Math.log(tempered.reduce((sum, value) => sum + Math.exp(value - max), 0)) + max;
+        const expected = tempered[tokens[row * length + t + 1]!]! - logTotal;
+        expect((output.data as Float32Array)[row * (length - 1) + t]).toBeCloseTo(expected, 5);
+      }
+    }
+    await Promise.all([decoder.release(), scorer.release()]);
   });
 
   it('joins weights along their last axis', () => {
