@@ -19,10 +19,12 @@ export interface ExportedTinyVlm {
    */
   decoder: Uint8Array;
   /**
-   * The decoder for teacher-forced scoring: the decoder's inputs (the past empty) and `temperature`
-   * (a scalar) -> `target_log_probs` [B, Lt - 1], the tempered log-prob of each text token after the
-   * first given the ones before it. The log-softmax runs in the graph, so a score call reads B x Lt
-   * numbers rather than the logits' B x L x V.
+   * The decoder for teacher-forced scoring: the decoder's inputs (the past empty), except that
+   * `key_valid` [B, L] (1 where a position holds a token) replaces the mask, which the graph builds
+   * (causal, valid keys only), and `temperature` (a scalar) -> `target_log_probs` [B, Lt - 1], the
+   * tempered log-prob of each text token after the first given the ones before it. The log-softmax
+   * runs in the graph, so a score call reads B x Lt numbers rather than the logits' B x L x V, and
+   * sends B x L numbers rather than a B x L x L mask.
    */
   scorer: Uint8Array;
   /** The weight inputs of each graph (with `inputs` placement). */
@@ -137,7 +139,9 @@ export function exportTinyVlm(
     const rotary = {
       cos: g.input('cos', 'float', ['batch', 1, 'length', headDimension]),
       sin: g.input('sin', 'float', ['batch', 1, 'length', headDimension]),
-      mask: g.input('mask', 'float', ['batch', 1, 'length', 'total_length']),
+      mask: scoring
+        ? selfMask(g, g.input('key_valid', 'float', ['batch', 'length']))
+        : g.input('mask', 'float', ['batch', 1, 'length', 'total_length']),
     };
     const text = g.op('Gather', [weight('embed.weight'), tokens], { axis: 0 }); // [B, Lt, D]
     let x = g.op('Concat', [imageTokens, text], { axis: 1 });
@@ -185,6 +189,21 @@ export function exportTinyVlm(
 }
 
 type Weight = (...parts: string[]) => string;
+
+/**
+ * The additive mask of a run without past, [B, 1, L, L] from validity [B, L]: 0 where the key is at
+ * or before the query and holds a token, -1e9 elsewhere (the same numbers the policy builds for the
+ * decoder's `mask` input).
+ */
+function selfMask(g: GraphBuilder, keyValid: string): string {
+  const length = g.op('Shape', [keyValid], { start: 1, end: 2 });
+  const square = g.op('Concat', [length, length], { axis: 0 });
+  const blocked = g.op('Expand', [g.scalar(-1e9), square]);
+  const future = g.op('Trilu', [blocked, g.ints([1])], { upper: 1 }); // -1e9 above the diagonal
+  const invalid = g.op('Mul', [g.op('Sub', [g.scalar(1), keyValid]), g.scalar(-1e9)]); // [B, L]
+  const perKey = g.op('Unsqueeze', [invalid, g.ints([1, 2])]); // [B, 1, 1, L]
+  return g.op('Min', [future, perKey]);
+}
 
 /**
  * x / sqrt(mean(x^2) + 1e-6) * w over the last axis, in the node pattern ONNX Runtime fuses into one

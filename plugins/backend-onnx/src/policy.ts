@@ -399,9 +399,11 @@ export class OnnxPolicy implements PolicyBackend {
           throw providerError(this.options.executionProvider ?? 'cpu', error);
         },
       );
+      const length = group.imageTokens + group.textLength;
       const output = await (await scorer.session).run({
         ...this.feeds(scorerWeights),
         ...(await this.prefixInputs(group)),
+        key_valid: new ort.Tensor('float32', group.keyValid, [group.batch, length]),
         temperature: new ort.Tensor('float32', Float32Array.of(temperature), []),
       });
       return output['target_log_probs']!.data as Float32Array;
@@ -423,14 +425,28 @@ export class OnnxPolicy implements PolicyBackend {
 
   /** The whole laid-out group through the model: logits [B, L, V] and every layer's keys / values. */
   private async prefix(group: GroupLayout): Promise<{ logits: Float32Array; cache: Float32Array[][] }> {
+    const length = group.imageTokens + group.textLength;
+    const mask = new Float32Array(group.batch * length * length);
+    for (let row = 0; row < group.batch; row++) {
+      for (let query = 0; query < length; query++) {
+        for (let key = 0; key < length; key++) {
+          const allowed = key <= query && group.keyValid[row * length + key] === 1;
+          mask[(row * length + query) * length + key] = allowed ? 0 : -1e9;
+        }
+      }
+    }
     const output = await this.sessions.decoder.run({
       ...this.feeds(this.sessions.decoderWeights),
       ...(await this.prefixInputs(group)),
+      mask: new ort.Tensor('float32', mask, [group.batch, 1, length, length]),
     });
     return { logits: output['logits']!.data as Float32Array, cache: this.presentOf(output) };
   }
 
-  /** The decoder's inputs for a whole laid-out group (image tokens from the vision graph; no past). */
+  /**
+   * The inputs of a whole laid-out group but its mask (image tokens from the vision graph; no past):
+   * the decoder takes the mask built here, the scorer builds it from the keys' validity.
+   */
   private async prefixInputs(group: GroupLayout): Promise<Feeds> {
     const { config } = this.options;
     const length = group.imageTokens + group.textLength;
@@ -452,15 +468,6 @@ export class OnnxPolicy implements PolicyBackend {
       });
       imageTokens = output['image_tokens']!.data as Float32Array;
     }
-    const mask = new Float32Array(group.batch * length * length);
-    for (let row = 0; row < group.batch; row++) {
-      for (let query = 0; query < length; query++) {
-        for (let key = 0; key < length; key++) {
-          const allowed = key <= query && group.keyValid[row * length + key] === 1;
-          mask[(row * length + query) * length + key] = allowed ? 0 : -1e9;
-        }
-      }
-    }
     const { cos, sin } = this.rotary(group.positions, group.batch, length);
     return {
       ...this.emptyPast(group.batch),
@@ -476,7 +483,6 @@ export class OnnxPolicy implements PolicyBackend {
       ),
       cos,
       sin,
-      mask: new ort.Tensor('float32', mask, [group.batch, 1, length, length]),
     };
   }
 

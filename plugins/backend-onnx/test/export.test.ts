@@ -43,7 +43,7 @@ describe('ONNX export', () => {
     expect(() => exportTinyVlm(config, 'initializers', new Map())).toThrow('no value for weight');
   });
 
-  it("the scorer graph gives the decoder's tempered log-softmax of each next text token", async () => {
+  it("the scorer graph gives the decoder's tempered log-softmax of each next text token, masked as the policy masks", async () => {
     const exported = exportTinyVlm(config, 'initializers', initialValues(config, 3));
     const [decoder, scorer] = await Promise.all([
       ort.InferenceSession.create(exported.decoder),
@@ -57,9 +57,12 @@ describe('ONNX export', () => {
         { length: batch * length * hd },
         (_, i) => table[(Math.floor(i / hd) % length) * hd + (i % hd)]!,
       );
-    const mask = Float32Array.from({ length: batch * length * length }, (_, i) =>
-      i % length <= Math.floor(i / length) % length ? 0 : -1e9,
-    );
+    // Row 1's first position holds no token (as a left-padded row would): no query may attend to it.
+    const keyValid = Float32Array.of(1, 1, 1, 1, 1, 0, 1, 1, 1, 1);
+    const mask = Float32Array.from({ length: batch * length * length }, (_, i) => {
+      const [row, query, key] = [Math.floor(i / length ** 2), Math.floor(i / length) % length, i % length];
+      return key <= query && keyValid[row * length + key] === 1 ? 0 : -1e9;
+    });
     const emptyPast = Object.fromEntries(
       ['k', 'v'].map((kind) => [
         `past_${kind}_0`,
@@ -72,12 +75,17 @@ describe('ONNX export', () => {
       tokens: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [batch, length]),
       cos: new ort.Tensor('float32', rows(tables.cos), [batch, 1, length, hd]),
       sin: new ort.Tensor('float32', rows(tables.sin), [batch, 1, length, hd]),
-      mask: new ort.Tensor('float32', mask, [batch, 1, length, length]),
     };
     const temperature = 0.7;
-    const logits = (await decoder.run(inputs))['logits']!.data as Float32Array;
+    const decoded = await decoder.run({
+      ...inputs,
+      mask: new ort.Tensor('float32', mask, [batch, 1, length, length]),
+    });
+    const logits = decoded['logits']!.data as Float32Array;
+    // The scorer builds that mask itself from the keys' validity.
     const scored = await scorer.run({
       ...inputs,
+      key_valid: new ort.Tensor('float32', keyValid, [batch, length]),
       temperature: new ort.Tensor('float32', Float32Array.of(temperature), []),
     });
     const output = scored['target_log_probs']!;
