@@ -128,45 +128,28 @@ export function exportTinyVlm(
 
   // ---------------------------------------------------------------------------- decoder and scorer
   const decoder = make('tiny-vlm-decoder');
+  {
+    const { graph: g, weight } = decoder;
+    const stack = decoderStack(g, weight, config, () =>
+      g.input('mask', 'float', ['batch', 1, 'length', 'total_length']),
+    );
+    const shape = ['batch', config.heads, 'length', config.dimension / config.heads];
+    stack.caches.forEach(({ keys, values }, i) => {
+      g.output(keys, `key_${i}`, 'float', shape);
+      g.output(values, `value_${i}`, 'float', shape);
+    });
+    g.output(stack.logitsOf(stack.hidden), 'logits', 'float', ['batch', 'length', config.vocabularySize]);
+  }
   const scorer = make('tiny-vlm-scorer');
-  for (const [{ graph: g, weight }, scoring] of [
-    [decoder, false],
-    [scorer, true],
-  ] as const) {
-    const headDimension = config.dimension / config.heads;
-    const imageTokens = g.input('image_tokens', 'float', ['batch', 'image_length', config.dimension]);
-    const tokens = g.input('tokens', 'int64', ['batch', 'text_length']);
-    const rotary = {
-      cos: g.input('cos', 'float', ['batch', 1, 'length', headDimension]),
-      sin: g.input('sin', 'float', ['batch', 1, 'length', headDimension]),
-      mask: scoring
-        ? selfMask(g, g.input('key_valid', 'float', ['batch', 'length']))
-        : g.input('mask', 'float', ['batch', 1, 'length', 'total_length']),
-    };
-    const text = g.op('Gather', [weight('embed.weight'), tokens], { axis: 0 }); // [B, Lt, D]
-    let x = g.op('Concat', [imageTokens, text], { axis: 1 });
-    for (let i = 0; i < config.layers; i++) {
-      const past = {
-        k: g.input(`past_k_${i}`, 'float', ['batch', config.heads, 'past_length', headDimension]),
-        v: g.input(`past_v_${i}`, 'float', ['batch', config.heads, 'past_length', headDimension]),
-      };
-      const result = block(g, weight, x, `blocks.${i}`, config.dimension, config.heads, { ...rotary, past });
-      x = result.output;
-      if (scoring) continue;
-      g.output(result.keys, `key_${i}`, 'float', ['batch', config.heads, 'length', headDimension]);
-      g.output(result.values, `value_${i}`, 'float', ['batch', config.heads, 'length', headDimension]);
-    }
-    const embedding = g.op('Transpose', [weight('embed.weight')], { perm: [1, 0] });
-    const logitsOf = (hidden: string) =>
-      g.op('MatMul', [rmsNorm(g, hidden, weight('norm.weight')), embedding]);
-    if (!scoring) {
-      g.output(logitsOf(x), 'logits', 'float', ['batch', 'length', config.vocabularySize]);
-      continue;
-    }
+  {
+    const { graph: g, weight } = scorer;
+    const { imageTokens, tokens, hidden, logitsOf } = decoderStack(g, weight, config, () =>
+      selfMask(g, g.input('key_valid', 'float', ['batch', 'length'])),
+    );
     // Text positions but the last predict the next text token: hidden [B, Ti : Ti + Lt - 1], targets
     // tokens [B, 1 :]. The image positions never reach the output layer.
     const imageLength = g.op('Shape', [imageTokens], { start: 1, end: 2 });
-    const predicting = g.op('Slice', [x, imageLength, g.ints([-1]), g.ints([1])]);
+    const predicting = g.op('Slice', [hidden, imageLength, g.ints([-1]), g.ints([1])]);
     const targets = g.op('Slice', [tokens, g.ints([1]), g.ints([2 ** 62]), g.ints([1])]);
     const temperature = g.input('temperature', 'float', []);
     const logProbs = g.op('LogSoftmax', [g.op('Div', [logitsOf(predicting), temperature])], { axis: -1 });
@@ -189,6 +172,40 @@ export function exportTinyVlm(
 }
 
 type Weight = (...parts: string[]) => string;
+
+/**
+ * The decoder's inputs and blocks, shared by the decoder and the scorer graphs: image tokens, text
+ * tokens, rotary tables, the mask `mask` gives (an input, or built in the graph), each layer's past;
+ * returns the last hidden state [B, L, D], each layer's keys / values of this run, and the output layer.
+ */
+function decoderStack(g: GraphBuilder, weight: Weight, config: TinyVlmConfig, mask: () => string) {
+  const headDimension = config.dimension / config.heads;
+  const imageTokens = g.input('image_tokens', 'float', ['batch', 'image_length', config.dimension]);
+  const tokens = g.input('tokens', 'int64', ['batch', 'text_length']);
+  const rotary = {
+    cos: g.input('cos', 'float', ['batch', 1, 'length', headDimension]),
+    sin: g.input('sin', 'float', ['batch', 1, 'length', headDimension]),
+    mask: mask(),
+  };
+  const text = g.op('Gather', [weight('embed.weight'), tokens], { axis: 0 }); // [B, Lt, D]
+  let hidden = g.op('Concat', [imageTokens, text], { axis: 1 });
+  const caches: { keys: string; values: string }[] = [];
+  for (let i = 0; i < config.layers; i++) {
+    const past = {
+      k: g.input(`past_k_${i}`, 'float', ['batch', config.heads, 'past_length', headDimension]),
+      v: g.input(`past_v_${i}`, 'float', ['batch', config.heads, 'past_length', headDimension]),
+    };
+    const result = block(g, weight, hidden, `blocks.${i}`, config.dimension, config.heads, {
+      ...rotary,
+      past,
+    });
+    hidden = result.output;
+    caches.push({ keys: result.keys, values: result.values });
+  }
+  const embedding = g.op('Transpose', [weight('embed.weight')], { perm: [1, 0] });
+  const logitsOf = (states: string) => g.op('MatMul', [rmsNorm(g, states, weight('norm.weight')), embedding]);
+  return { imageTokens, tokens, hidden, caches, logitsOf };
+}
 
 /**
  * The additive mask of a run without past, [B, 1, L, L] from validity [B, L]: 0 where the key is at
