@@ -382,7 +382,11 @@ export class OnnxPolicy implements PolicyBackend {
     await Promise.all([
       this.sessions.vision.release(),
       this.sessions.decoder.release(),
-      scorer?.then((session) => session.release()),
+      // A scorer that failed to start has nothing to release; its error was the score call's.
+      scorer?.then(
+        (session) => session.release(),
+        () => undefined,
+      ),
     ]);
   }
 
