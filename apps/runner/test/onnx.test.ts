@@ -212,6 +212,21 @@ describe('the ONNX backend', () => {
     const own = await instantiatePlugin(onnx, { size, maxPromptTokens: 32, model: files });
     expect(await differenceFromTfjs(own.instance)).toBeLessThan(1e-4);
     await own.instance.dispose?.();
+    // Scored by its scorer.onnx: a scorer of another graph is refused at the first score call; files
+    // without one are scored from the decoder's logits.
+    const graphless = join(scratch, 'model-without-scorer');
+    mkdirSync(graphless);
+    for (const file of ['vision.onnx', 'decoder.onnx'])
+      copyFileSync(join(files, file), join(graphless, file));
+    const fromLogits = await instantiatePlugin(onnx, { size, maxPromptTokens: 32, model: graphless });
+    expect(await differenceFromTfjs(fromLogits.instance)).toBeLessThan(1e-4);
+    await fromLogits.instance.dispose?.();
+    copyFileSync(join(files, 'decoder.onnx'), join(graphless, 'scorer.onnx'));
+    const wrong = await instantiatePlugin(onnx, { size, maxPromptTokens: 32, model: graphless });
+    await expect(differenceFromTfjs(wrong.instance)).rejects.toThrow(
+      /the scorer model has no output target_log_probs: .* write it again with writeOnnxModel, or leave scorer.onnx out/,
+    );
+    await wrong.instance.dispose?.();
     // A decoder without this version's outputs (an earlier export kept the whole cache as present_k_i).
     const stale = join(scratch, 'stale-model');
     mkdirSync(stale);

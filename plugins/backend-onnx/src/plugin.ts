@@ -45,7 +45,7 @@ export const onnx = definePlugin({
       .min(1)
       .optional()
       .describe(
-        'A folder with vision.onnx and decoder.onnx: a model of the built-in architecture exported elsewhere (writeOnnxModel writes one), weights inside; `size` must describe it. Instead of checkpoint.',
+        'A folder with vision.onnx, decoder.onnx and optionally scorer.onnx: a model of the built-in architecture exported elsewhere (writeOnnxModel writes one), weights inside; `size` must describe it. Instead of checkpoint.',
       ),
     seed: z
       .int()
@@ -82,7 +82,7 @@ export const onnx = definePlugin({
   async create(options, context) {
     let config: TinyVlmConfig = { ...defaultTinyVlmConfig, ...options.size };
     let weights: Map<string, { data: Float32Array; shape: number[] }>;
-    let graphs: { vision: Uint8Array; decoder: Uint8Array } | undefined;
+    let graphs: { vision: Uint8Array; decoder: Uint8Array; scorer?: Uint8Array } | undefined;
     if (options.model !== undefined) {
       if (options.checkpoint !== undefined) {
         throw new EkiplError('give model (ONNX files) or checkpoint (safetensors), not both');
@@ -98,7 +98,16 @@ export const onnx = definePlugin({
         });
       const vision = await read('vision.onnx');
       const decoder = await read('decoder.onnx');
-      graphs = { vision: new Uint8Array(vision), decoder: new Uint8Array(decoder) };
+      // Optional: without it (files written before it existed) scoring reads the decoder's logits.
+      const scorer = await readFile(join(directory, 'scorer.onnx')).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw new EkiplError(`model ${join(directory, 'scorer.onnx')}: ${error.message}`);
+      });
+      graphs = {
+        vision: new Uint8Array(vision),
+        decoder: new Uint8Array(decoder),
+        ...(scorer === undefined ? {} : { scorer: new Uint8Array(scorer) }),
+      };
       weights = new Map();
     } else if (options.checkpoint !== undefined) {
       const directory = isAbsolute(options.checkpoint)

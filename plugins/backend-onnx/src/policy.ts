@@ -59,8 +59,9 @@ export interface OnnxPolicyOptions {
   /**
    * A model of the built-in architecture exported elsewhere (ONNX bytes, weights inside as
    * initializers, the inputs and outputs `exportTinyVlm` gives): run as it is, `weights` unused.
+   * Without `scorer`, scoring reads the decoder's logits.
    */
-  graphs?: { vision: Uint8Array; decoder: Uint8Array };
+  graphs?: { vision: Uint8Array; decoder: Uint8Array; scorer?: Uint8Array };
   /**
    * Threads that generate and score (default 1): the main thread and `workers - 1` worker threads,
    * each with its own sessions and a contiguous share of the prompts.
@@ -161,7 +162,7 @@ export class OnnxPolicy implements PolicyBackend {
     if (this.graphsStale || placement === 'initializers' || placement !== this.placement) {
       const exported =
         given !== undefined && this.graphsStale
-          ? { ...given, scorer: undefined, visionWeights: [], decoderWeights: [], scorerWeights: [] }
+          ? { ...given, visionWeights: [], decoderWeights: [], scorerWeights: [] }
           : exportTinyVlm(this.options.config, placement, weights);
       const sessionOptions = this.sessionOptions();
       const [vision, decoder] = await Promise.all([
@@ -398,7 +399,14 @@ export class OnnxPolicy implements PolicyBackend {
   private async textLogProbs(group: GroupLayout, temperature: number): Promise<Float32Array> {
     const { scorer, scorerWeights } = this.sessions;
     if (scorer !== undefined) {
-      scorer.session ??= ort.InferenceSession.create(scorer.graph, this.sessionOptions()).catch(
+      scorer.session ??= ort.InferenceSession.create(scorer.graph, this.sessionOptions()).then(
+        async (session) => {
+          if (session.outputNames.includes('target_log_probs')) return session;
+          await session.release();
+          throw new EkiplError(
+            `${this.name}: the scorer model has no output target_log_probs: it is not the built-in architecture's scoring graph; write it again with writeOnnxModel, or leave scorer.onnx out`,
+          );
+        },
         (error: unknown) => {
           throw providerError(this.options.executionProvider ?? 'cpu', error);
         },

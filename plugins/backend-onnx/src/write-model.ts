@@ -4,9 +4,10 @@ import { readSafetensors, storedTinyVlmConfig, type TinyVlmConfig } from '@ekipl
 import { exportTinyVlm } from './export.js';
 
 /**
- * Writes a checkpoint of the tiny VLM (a run's `checkpoint/`: state.json and model.safetensors) as two
- * standalone ONNX files with the weights inside, `vision.onnx` and `decoder.onnx`: what the onnx
- * backend's `model` option loads, and what other ONNX Runtime hosts can run. Returns the architecture.
+ * Writes a checkpoint of the tiny VLM (a run's `checkpoint/`: state.json and model.safetensors) as
+ * standalone ONNX files with the weights inside, `vision.onnx` and `decoder.onnx`, and the decoder's
+ * scoring copy `scorer.onnx` (tempered log-probs of given tokens): what the onnx backend's `model`
+ * option loads, and what other ONNX Runtime hosts can run. Returns the architecture.
  */
 export async function writeOnnxModel(checkpoint: string, out: string): Promise<TinyVlmConfig> {
   const state = JSON.parse(await readFile(join(checkpoint, 'state.json'), 'utf8')) as {
@@ -21,5 +22,6 @@ export async function writeOnnxModel(checkpoint: string, out: string): Promise<T
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'vision.onnx'), exported.vision);
   await writeFile(join(out, 'decoder.onnx'), exported.decoder);
+  await writeFile(join(out, 'scorer.onnx'), exported.scorer);
   return config;
 }
