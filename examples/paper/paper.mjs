@@ -97,8 +97,19 @@ if (values['rebuild-warm-start'] || !ownBenchmark || !existsSync(join(shipped, '
   warmStart = join(out, 'warm-start', 'checkpoint');
   if (!existsSync(join(warmStart, 'model.safetensors'))) {
     step(`building the warm start (ekipl sft -c ${relative(root, resolve(values['warm-start-config']))})`);
+    // sft also caches the warm start under <run.outputDir>/warm-starts; pointing that at --out keeps
+    // every file of an invocation in its own folder (the CI-sized test's among them, off the checkout).
     await ekipl(
-      ['sft', '-c', resolve(values['warm-start-config']), '--out', join(out, 'warm-start'), ...warmStartArgs],
+      [
+        'sft',
+        '-c',
+        resolve(values['warm-start-config']),
+        '--out',
+        join(out, 'warm-start'),
+        '--set',
+        `run.outputDir=${out}`,
+        ...warmStartArgs,
+      ],
       join(out, 'warm-start.log'),
     );
   }

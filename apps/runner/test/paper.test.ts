@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -60,6 +60,8 @@ describe('npm run paper, CI-sized', () => {
     const { stderr } = await paper(out, results);
     expect(stderr).toContain('[paper] building the warm start');
     expect(stderr).toMatch(/results\.md written/);
+    // The rebuilt warm start's cache lives under --out, not beside the config in the checkout.
+    expect(readdirSync(join(out, 'warm-starts'))).toHaveLength(1);
     const page = readFileSync(results, 'utf8');
     for (const heading of [
       '## Table 1: held-out accuracy',
