@@ -8,7 +8,7 @@
 //     [--compare-seeds 1,2,3]   (a section on whether another invocation's seeds order the arms alike)
 //     [--config examples/paper/benchmark.yaml --warm-start-config examples/paper/warm-start.yaml]
 //     [--set path=value ...]   (applied to the warm start, every arm and every evaluation)
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -20,24 +20,70 @@ import { commit, writeResults } from './results.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const bin = join(root, 'apps/runner/dist/bin.js');
-const { values } = parseArgs({
-  options: {
-    out: { type: 'string', default: join(here, 'runs') },
-    config: { type: 'string', default: join(here, 'benchmark.yaml') },
-    'warm-start-config': { type: 'string', default: join(here, 'warm-start.yaml') },
-    seeds: { type: 'string', default: '3' },
-    'first-seed': { type: 'string', default: '1' },
-    jobs: { type: 'string', default: String(Math.max(1, Math.min(2, cpus().length))) },
-    arms: { type: 'string' },
-    results: { type: 'string', default: join(root, 'docs/results.md') },
-    limit: { type: 'string' },
-    'pass-at-limit': { type: 'string', default: '100' },
-    'pass-at': { type: 'string', default: '1,2,4,8,16,32' },
-    'rebuild-warm-start': { type: 'boolean', default: false },
-    'compare-seeds': { type: 'string' },
-    set: { type: 'string', multiple: true, default: [] },
-  },
-});
+const options = {
+  out: { type: 'string', default: join(here, 'runs') },
+  config: { type: 'string', default: join(here, 'benchmark.yaml') },
+  'warm-start-config': { type: 'string', default: join(here, 'warm-start.yaml') },
+  seeds: { type: 'string', default: '3' },
+  'first-seed': { type: 'string', default: '1' },
+  jobs: { type: 'string', default: String(Math.max(1, Math.min(2, cpus().length))) },
+  arms: { type: 'string' },
+  results: { type: 'string', default: join(root, 'docs/results.md') },
+  limit: { type: 'string' },
+  'pass-at-limit': { type: 'string', default: '100' },
+  'pass-at': { type: 'string', default: '1,2,4,8,16,32' },
+  'rebuild-warm-start': { type: 'boolean', default: false },
+  'compare-seeds': { type: 'string' },
+  set: { type: 'string', multiple: true, default: [] },
+};
+
+/** Bad input ends the invocation before any work, with one line and exit 2, as ekipl's own commands do. */
+function refuse(message) {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+let values;
+try {
+  ({ values } = parseArgs({ options }));
+} catch (error) {
+  refuse(
+    `${error.message} (options: ${Object.keys(options)
+      .map((name) => `--${name}`)
+      .join(' ')})`,
+  );
+}
+const integers = (flag) => {
+  const text = values[flag];
+  if (!/^\d+(,\d+)*$/.test(text) || text.split(',').some((part) => Number(part) < 1)) {
+    refuse(`--${flag}: expected positive integers separated by commas, got ${JSON.stringify(text)}`);
+  }
+  return text.split(',').map(Number);
+};
+const integer = (flag) => {
+  const text = values[flag];
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    refuse(`--${flag}: expected a positive integer, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+};
+const seedCount = integer('seeds');
+const firstSeed = integer('first-seed');
+integer('jobs');
+integer('pass-at-limit');
+if (values.limit !== undefined) integer('limit');
+integers('pass-at');
+const compareSeeds = values['compare-seeds'] === undefined ? [] : integers('compare-seeds');
+for (const override of values.set) {
+  if (!/^[^=]+=/.test(override)) refuse(`--set ${override}: expected path=value`);
+}
+const allArms = parse(readFileSync(join(here, 'arms.yaml'), 'utf8'));
+const armNames = values.arms === undefined ? Object.keys(allArms) : values.arms.split(',');
+const unknown = armNames.filter((name) => !Object.hasOwn(allArms, name));
+if (unknown.length > 0) {
+  refuse(`--arms: no arm ${unknown.join(', ')} in arms.yaml (it has ${Object.keys(allArms).join(', ')})`);
+}
+
 const out = resolve(values.out);
 const benchmark = resolve(values.config);
 // The shipped warm start belongs to benchmark.yaml; another config builds its own from its warm-start config.
@@ -47,9 +93,32 @@ const warmStartArgs = values.set.flatMap((override) => ['--set', override]);
 const setArgs = values.set
   .filter((override) => !override.startsWith('warmStart.'))
   .flatMap((override) => ['--set', override]);
-const config = parse(readFileSync(benchmark, 'utf8'));
-const limit = values.limit ?? String(config.run.evalLimit);
-mkdirSync(join(out, 'evals'), { recursive: true });
+for (const flag of ['config', 'warm-start-config']) {
+  if (!existsSync(resolve(values[flag]))) refuse(`--${flag}: ${values[flag]}: file not found`);
+}
+/** The config resolved by `ekipl validate`, defaults filled in: a bad file or --set ends the invocation. */
+function validated(file, overrides) {
+  const result = spawnSync(process.execPath, [bin, 'validate', '-c', file, ...overrides], {
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) {
+    process.stderr.write(result.stderr);
+    process.exit(result.status === 2 ? 2 : 1);
+  }
+  return parse(result.stdout);
+}
+// The shipped warm start, or one built from warm-start.yaml (same model and data) under --out.
+const shipped = join(here, 'warm-start', 'checkpoint');
+const rebuildWarmStart =
+  values['rebuild-warm-start'] || !ownBenchmark || !existsSync(join(shipped, 'model.safetensors'));
+const warmStart = rebuildWarmStart ? join(out, 'warm-start', 'checkpoint') : shipped;
+const warmStartBuilt = existsSync(join(warmStart, 'model.safetensors'));
+if (!warmStartBuilt) validated(resolve(values['warm-start-config']), warmStartArgs);
+// Every arm and evaluation runs the benchmark from the warm start: checked as they will run it, before
+// any work, or right after the warm start is built (until then there is no checkpoint to check against).
+const checkBenchmark = () =>
+  validated(benchmark, [...setArgs, '--set', `policy.options.checkpoint=${warmStart}`]);
+let config = warmStartBuilt ? checkBenchmark() : undefined;
 
 // Whether this invocation made any of the measured files (a run, an evaluation), not only the page.
 let measured = false;
@@ -90,31 +159,29 @@ const started = Date.now();
 // The code that runs is the checkout as it is now, whatever changes while it runs.
 const revision = commit(root);
 
-// 1. The warm start: the shipped checkpoint, or rebuilt from warm-start.yaml (same model and data).
-const shipped = join(here, 'warm-start', 'checkpoint');
-let warmStart = shipped;
-if (values['rebuild-warm-start'] || !ownBenchmark || !existsSync(join(shipped, 'model.safetensors'))) {
-  warmStart = join(out, 'warm-start', 'checkpoint');
-  if (!existsSync(join(warmStart, 'model.safetensors'))) {
-    step(`building the warm start (ekipl sft -c ${relative(root, resolve(values['warm-start-config']))})`);
-    // sft also caches the warm start under <run.outputDir>/warm-starts; pointing that at --out keeps
-    // every file of an invocation in its own folder (the CI-sized test's among them, off the checkout).
-    await ekipl(
-      [
-        'sft',
-        '-c',
-        resolve(values['warm-start-config']),
-        '--out',
-        join(out, 'warm-start'),
-        '--set',
-        `run.outputDir=${out}`,
-        ...warmStartArgs,
-      ],
-      join(out, 'warm-start.log'),
-    );
-  }
+// 1. The warm start: the shipped checkpoint, or rebuilt from warm-start.yaml.
+if (!warmStartBuilt) {
+  step(`building the warm start (ekipl sft -c ${relative(root, resolve(values['warm-start-config']))})`);
+  // sft also caches the warm start under <run.outputDir>/warm-starts; pointing that at --out keeps
+  // every file of an invocation in its own folder (the CI-sized test's among them, off the checkout).
+  await ekipl(
+    [
+      'sft',
+      '-c',
+      resolve(values['warm-start-config']),
+      '--out',
+      join(out, 'warm-start'),
+      '--set',
+      `run.outputDir=${out}`,
+      ...warmStartArgs,
+    ],
+    join(out, 'warm-start.log'),
+  );
+  config = checkBenchmark();
 }
 step(`warm start: ${relative(root, warmStart)}`);
+const limit = values.limit ?? String(config.run.evalLimit);
+mkdirSync(join(out, 'evals'), { recursive: true });
 
 // 2. What the warm start scores: greedy with real and blanked images, pass@k; the tasks for the prior.
 async function evaluate(name, checkpoint, extra) {
@@ -148,15 +215,6 @@ for (const [split, count] of [
 }
 
 // 3. Every arm x seed from the warm start.
-const allArms = parse(readFileSync(join(here, 'arms.yaml'), 'utf8'));
-const armNames = values.arms === undefined ? Object.keys(allArms) : values.arms.split(',');
-const unknown = armNames.filter((name) => !(name in allArms));
-if (unknown.length > 0) {
-  process.stderr.write(
-    `--arms: no arm ${unknown.join(', ')} in arms.yaml (it has ${Object.keys(allArms).join(', ')})\n`,
-  );
-  process.exit(2);
-}
 const armsFile = join(out, 'arms.yaml');
 writeFileSync(
   armsFile,
@@ -169,7 +227,7 @@ writeFileSync(
     ),
   ),
 );
-const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => Number(values['first-seed']) + i);
+const seeds = Array.from({ length: seedCount }, (_, i) => firstSeed + i);
 step(`${armNames.length} arms x seeds ${seeds.join(', ')} (ekipl ablate, ${values.jobs} at a time)`);
 await ekipl(
   [
@@ -179,9 +237,9 @@ await ekipl(
     '--arms',
     armsFile,
     '--seeds',
-    values.seeds,
+    String(seedCount),
     '--first-seed',
-    values['first-seed'],
+    String(firstSeed),
     '--jobs',
     values.jobs,
     '--out',
@@ -216,7 +274,7 @@ if (measured || provenance.length === 0) {
   writeFileSync(provenanceFile, `${JSON.stringify(provenance, null, 2)}\n`);
 }
 await writeResults({
-  compareSeeds: values['compare-seeds']?.split(',').map(Number) ?? [],
+  compareSeeds,
   out,
   results: resolve(values.results),
   arms: armNames,

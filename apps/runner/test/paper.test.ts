@@ -108,6 +108,42 @@ describe('npm run paper, CI-sized', () => {
     expect(readFileSync(results, 'utf8')).toMatch(/^Measured by `npm run paper -- --out .*` at commit \w+/m);
   }, 600_000);
 
+  it('refuses bad input before any work: one line naming the option, exit 2, no stack trace', async () => {
+    const out = join(scratch, 'refused');
+    const refused = async (...args: string[]) => {
+      const failure = await promisify(execFile)(
+        process.execPath,
+        [join(root, 'examples', 'paper', 'paper.mjs'), '--out', out, ...args],
+        { cwd: root },
+      ).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(failure?.code).toBe(2);
+      expect(failure?.stderr).not.toMatch(/\n\s+at /);
+      return failure!.stderr.trim();
+    };
+    // Each of these used to start (or throw) only after minutes of evaluating the warm start, or at once
+    // with a stack trace.
+    expect(await refused('--arms', 'grpo,nope')).toMatch(
+      /^--arms: no arm nope in arms\.yaml \(it has grpo, /,
+    );
+    expect(await refused('--seeds', 'x')).toBe('--seeds: expected a positive integer, got "x"');
+    expect(await refused('--first-seed', '0')).toBe('--first-seed: expected a positive integer, got "0"');
+    expect(await refused('--pass-at', '1,,2')).toBe(
+      '--pass-at: expected positive integers separated by commas, got "1,,2"',
+    );
+    expect(await refused('--bogus')).toMatch(/^Unknown option '--bogus' \(options: --out --config /);
+    expect(await refused('--set', 'run.bogus=1')).toMatch(
+      /^.*benchmark\.yaml: 1 problem\nrun\.bogus: unknown key/,
+    );
+    expect(await refused('--config', join(scratch, 'none.yaml'))).toMatch(/none\.yaml: file not found$/);
+    expect(await refused('--rebuild-warm-start', '--set', 'warmStart.steps=x')).toMatch(
+      /warm-start\.yaml: 1 problem\nwarmStart\.steps: expected number/,
+    );
+    expect(() => readdirSync(out)).toThrow(/ENOENT/);
+  }, 60_000);
+
   it('the real-experts variant is a valid config (data and servers are not here: it is not run)', async () => {
     for (const name of [
       'paper-real-experts.yaml',
