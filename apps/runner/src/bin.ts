@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { type ArgsDef, type CommandDef, runMain } from 'citty';
 import { main } from './main.js';
-import { unknownFlags } from './unknown-flags.js';
+import { flagsWithoutValue, unknownFlags } from './unknown-flags.js';
 
-// An option the command does not declare is an error (exit 2), not silently ignored.
+// An option the command does not declare, or a string option without a value, is an error (exit 2), not
+// silently ignored or read as ''.
 const [name, ...rest] = process.argv.slice(2);
 const subCommands = main.subCommands as Record<string, () => Promise<CommandDef<ArgsDef>>>;
 if (name !== undefined && Object.hasOwn(subCommands, name)) {
@@ -19,6 +20,11 @@ if (name !== undefined && Object.hasOwn(subCommands, name)) {
         `ekipl ${name}: unknown option ${JSON.stringify(flag)}${joined} (ekipl ${name} --help lists them)\n`,
       );
     }
+    process.exit(2);
+  }
+  const withoutValue = flagsWithoutValue(args, rest);
+  if (withoutValue.length > 0) {
+    for (const flag of withoutValue) process.stderr.write(`ekipl ${name}: ${flag} needs a value\n`);
     process.exit(2);
   }
 }

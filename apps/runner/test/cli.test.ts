@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listPlugins, validateConfigFile } from '../src/index.js';
-import { unknownFlags } from '../src/unknown-flags.js';
+import { flagsWithoutValue, unknownFlags } from '../src/unknown-flags.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const bin = join(import.meta.dirname, '..', 'dist', 'bin.js');
@@ -137,5 +137,23 @@ describe('options a command does not declare', () => {
     expect(misspelt.status).toBe(2);
     expect(misspelt.stderr).toContain('unknown option "--sett"');
     expect(ekipl('validate', '-c', 'good.yaml', '--set', 'run.steps=3').status).toBe(0);
+  });
+
+  it('a string option left without a value is found: last on the line, `--name=` or `--name ""`', () => {
+    expect(flagsWithoutValue(args, ['-c', 'x.yaml', '--config=y.yaml', '--blank-images'])).toEqual([]);
+    expect(flagsWithoutValue(args, ['--config', '--looks-like-a-flag'])).toEqual([]); // citty's value
+    expect(flagsWithoutValue(args, ['--blank-images', '-c'])).toEqual(['-c']);
+    expect(flagsWithoutValue(args, ['--config='])).toEqual(['--config']);
+    expect(flagsWithoutValue(args, ['--config', ' ', '--blank-images'])).toEqual(['--config']);
+    expect(flagsWithoutValue(args, ['a', '--', '--config'])).toEqual([]); // after --: not an option
+  });
+
+  it('and stops the command with exit 2 before it runs (`sft --out` used to copy into the working folder)', () => {
+    const trailing = ekipl('validate', '-c', 'good.yaml', '--set');
+    expect(trailing.status).toBe(2);
+    expect(trailing.stderr).toBe('ekipl validate: --set needs a value\n');
+    const empty = ekipl('sft', '-c', 'good.yaml', '--out=');
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toBe('ekipl sft: --out needs a value\n');
   });
 });
