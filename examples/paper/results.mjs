@@ -357,7 +357,7 @@ export async function writeResults({
   // Mechanism and cost.
   say('## Mechanism and cost', '');
   say(
-    "Zero-advantage groups carry no gradient; entropy of the policy's sampling distributions (first and last quarter of training); external texts whose negative advantage was masked; the median step time and the external cost.",
+    "Zero-advantage groups carry no gradient; entropy of the policy's sampling distributions (first and last quarter of training); external texts whose negative advantage was masked; the median step time, also as a multiple of plain GRPO's in this invocation (seconds move with the machine and what else it runs; the ratio compares arms across reruns), and the external cost.",
     '',
   );
   say(
@@ -369,9 +369,11 @@ export async function writeResults({
         'reward first -> last quarter',
         'masked negatives / step',
         'step time (median s)',
+        'step time / grpo',
         'cost per step (USD)',
       ],
       arms.map((arm) => {
+        const stepTime = (name) => mean(stepMean(name, 'time/step_s', median));
         const entropy = runs.get(arm).map((run) => quarters(run.steps, 'policy/entropy'));
         const reward = runs.get(arm).map((run) => quarters(run.steps, 'reward/mean'));
         return [
@@ -380,7 +382,8 @@ export async function writeResults({
           `${fixed(mean(entropy.map((q) => q[0])), 2)} -> ${fixed(mean(entropy.map((q) => q[3])), 2)}`,
           `${fixed(mean(reward.map((q) => q[0])), 2)} -> ${fixed(mean(reward.map((q) => q[3])), 2)}`,
           fixed(mean(stepMean(arm, 'selected/masked_negatives')), 2),
-          fixed(mean(stepMean(arm, 'time/step_s', median)), 3),
+          fixed(stepTime(arm), 3),
+          arms.includes('grpo') ? fixed(stepTime(arm) / stepTime('grpo'), 2) : 'n/a',
           fixed(mean(stepMean(arm, 'cost/usd')), 4),
         ];
       }),

@@ -95,6 +95,20 @@ describe('npm run paper, CI-sized', () => {
     expect(page).toMatch(/\| exact-is-local +\| exact-is +\| [^|]+ \| [^|]+ \| [^|]+ \| [^|]+ \| 0\.00 +\|/);
     expect(page).toMatch(/\| exact-is-local +\| local-expert +\|/);
     expect(page).toContain('--rebuild-warm-start');
+    // Step time in seconds and as a multiple of GRPO's (1.00 on GRPO's own row), then the cost.
+    const costRow = (arm: string) =>
+      page
+        .split('\n')
+        .find((line) => new RegExp(`^\\| ${arm} +\\| \\d\\.\\d\\d \\+- `).test(line) && line.includes('->'))
+        ?.split('|')
+        .map((cell) => cell.trim());
+    expect(costRow('grpo')?.slice(6, 9)).toEqual([expect.stringMatching(/^\d\.\d{3}$/), '1.00', '0.0000']);
+    const grpoSeconds = Number(costRow('grpo')![6]);
+    const [ekiplSeconds, ekiplRatio] = costRow('ekipl')!.slice(6, 8).map(Number) as [number, number];
+    // Equal up to the rounding of the printed cells (3 decimals of seconds, 2 of the ratio).
+    expect(Math.abs(ekiplRatio * grpoSeconds - ekiplSeconds)).toBeLessThanOrEqual(
+      0.005 * grpoSeconds + 0.0005 * (1 + ekiplRatio) + 1e-9,
+    );
 
     // Again: every run and evaluation is kept, only the page is rewritten.
     const metrics = join(out, 'ablate', 'ekipl', 'seed-1', 'metrics.jsonl');
