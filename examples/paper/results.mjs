@@ -357,7 +357,7 @@ export async function writeResults({
   // Mechanism and cost.
   say('## Mechanism and cost', '');
   say(
-    "Zero-advantage groups carry no gradient; entropy of the policy's sampling distributions (first and last quarter of training); external texts whose negative advantage was masked; the median step time, also as a multiple of plain GRPO's in this invocation (seconds move with the machine and what else it runs; the ratio compares arms across reruns), and the external cost.",
+    "Zero-advantage groups carry no gradient; entropy of the policy's sampling distributions (first and last quarter of training); external texts whose negative advantage was masked; the median step time, also as a multiple of plain GRPO's (seconds move with the machine and whatever else it runs; the ratio between arms measured together moves less, but only arms that ran under the same load compare), and the external cost.",
     '',
   );
   say(
