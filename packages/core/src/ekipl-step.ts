@@ -562,6 +562,8 @@ function trainMetrics(train: readonly TrainStepResult[]): Record<string, number>
   };
   const gradNorms = train.flatMap((result) => (result.gradNorm === undefined ? [] : [result.gradNorm]));
   if (gradNorms.length > 0) metrics['train/grad_norm'] = mean(gradNorms);
+  const updateNorms = train.flatMap((result) => (result.updateNorm === undefined ? [] : [result.updateNorm]));
+  if (updateNorms.length > 0) metrics['train/update_norm'] = mean(updateNorms);
   const last = train.at(-1);
   if (last?.learningRate !== undefined) metrics['train/learning_rate'] = last.learningRate;
   return metrics;

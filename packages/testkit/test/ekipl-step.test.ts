@@ -120,6 +120,15 @@ describe('ekiplStep with scripted rewards', () => {
     expect(result.metrics['train/kl']).toBe(0); // nothing trained yet: current = reference
   });
 
+  it('logs the gradient norm and the norm of the change to the weights the backend reports', async () => {
+    const parts = components();
+    const result = await ekiplStep(parts, settings, tasks, Random.fromSeed(1));
+    const gradNorm = result.metrics['train/grad_norm']!;
+    expect(gradNorm).toBeGreaterThan(0);
+    // The fake policy descends the plain gradient: the change is the rate times the gradient.
+    expect(result.metrics['train/update_norm']).toBeCloseTo(settings.objective.learningRate * gradNorm, 12);
+  });
+
   it("klOn: all scores every selected sequence under the reference weights (before 0.2's default)", async () => {
     const parts = components();
     const withKl = {

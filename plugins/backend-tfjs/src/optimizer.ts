@@ -37,7 +37,11 @@ export class AdamW {
 
   constructor(readonly settings: OptimizerSettings) {}
 
-  /** Applies one update; returns the gradient norm before clipping and the learning rate used. */
+  /**
+   * Applies one update; returns the gradient norm before clipping, the global norm of the change it made
+   * to the parameters (learning rate included) and the learning rate used. The two norms differ by far
+   * more than the rate when gradients are tiny or sparse: Adam divides by their own running scale.
+   */
   apply(parameters: Map<string, tf.Variable>, gradients: tf.NamedTensorMap, baseLearningRate: number) {
     const learningRate = scheduledLearningRate(this.step, baseLearningRate, this.settings);
     const { beta1, beta2, epsilon, weightDecay, maxGradNorm } = this.settings;
@@ -51,6 +55,7 @@ export class AdamW {
     this.step++;
     const correction1 = 1 - beta1 ** this.step;
     const correction2 = 1 - beta2 ** this.step;
+    const changeSquares: tf.Scalar[] = [];
     for (const name of names) {
       const parameter = parameters.get(name)!;
       if (!this.first.has(name)) {
@@ -65,16 +70,22 @@ export class AdamW {
       }
       const m = this.first.get(name)!;
       const v = this.second.get(name)!;
-      tf.tidy(() => {
-        const gradient = tf.mul(gradients[name]!, scale);
-        m.assign(tf.add(tf.mul(m, beta1), tf.mul(gradient, 1 - beta1)));
-        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(gradient), 1 - beta2)));
-        const update = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), epsilon));
-        const decay = weightDecay > 0 && parameter.rank >= 2 ? tf.mul(parameter, weightDecay) : tf.scalar(0);
-        parameter.assign(tf.sub(parameter, tf.mul(tf.add(update, decay), learningRate)));
-      });
+      changeSquares.push(
+        tf.tidy(() => {
+          const gradient = tf.mul(gradients[name]!, scale);
+          m.assign(tf.add(tf.mul(m, beta1), tf.mul(gradient, 1 - beta1)));
+          v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(gradient), 1 - beta2)));
+          const update = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), epsilon));
+          const decay =
+            weightDecay > 0 && parameter.rank >= 2 ? tf.mul(parameter, weightDecay) : tf.scalar(0);
+          const change = tf.mul(tf.add(update, decay), learningRate);
+          parameter.assign(tf.sub(parameter, change));
+          return tf.sum(tf.square(change));
+        }),
+      );
     }
-    return { gradNorm: norm, learningRate };
+    const updateNorm = changeSquares.length === 0 ? 0 : Math.sqrt(sumScalars(changeSquares));
+    return { gradNorm: norm, updateNorm, learningRate };
   }
 
   dispose(): void {
@@ -82,4 +93,12 @@ export class AdamW {
     this.first.clear();
     this.second.clear();
   }
+}
+
+/** The sum of some scalars, read in one sync; disposes them. */
+function sumScalars(scalars: tf.Scalar[]): number {
+  const total = tf.addN(scalars);
+  const value = total.dataSync()[0]!;
+  tf.dispose([total, ...scalars]);
+  return value;
 }

@@ -403,12 +403,13 @@ export class TfjsPolicy implements PolicyBackend {
           temperature,
         ),
     );
-    const { gradNorm, learningRate } = this.applyGradients(gradients, objective.learningRate);
+    const { gradNorm, updateNorm, learningRate } = this.applyGradients(gradients, objective.learningRate);
     return {
       loss,
       kl: klTokens === 0 ? 0 : kl / klTokens,
       clipFraction: tokens === 0 ? 0 : clipped / tokens,
       gradNorm,
+      updateNorm,
       learningRate,
       tokens,
     };
@@ -486,8 +487,8 @@ export class TfjsPolicy implements PolicyBackend {
     settings: { learningRate: number },
   ): Promise<SupervisedStepResult> {
     const { loss, tokens, gradients } = await this.supervisedGradients(examples);
-    const { gradNorm, learningRate } = this.applyGradients(gradients, settings.learningRate);
-    return { loss, tokens, gradNorm, learningRate };
+    const { gradNorm, updateNorm, learningRate } = this.applyGradients(gradients, settings.learningRate);
+    return { loss, tokens, gradNorm, updateNorm, learningRate };
   }
 
   /**

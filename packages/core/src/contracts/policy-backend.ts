@@ -60,6 +60,11 @@ export interface TrainStepResult {
   clipFraction: number;
   /** Global gradient norm before clipping. */
   gradNorm?: number;
+  /**
+   * Global norm of the change this step made to the weights (learning rate included). Beside
+   * `gradNorm` it shows how far an adaptive optimiser moves the policy on a tiny or sparse gradient.
+   */
+  updateNorm?: number;
   /** Learning rate used for this step (after warmup / schedule). */
   learningRate?: number;
   /** Completion tokens in the batch. */
@@ -85,6 +90,8 @@ export interface SupervisedStepResult {
   loss: number;
   tokens: number;
   gradNorm?: number;
+  /** Global norm of the change this step made to the weights, as in `TrainStepResult`. */
+  updateNorm?: number;
   learningRate?: number;
 }
 

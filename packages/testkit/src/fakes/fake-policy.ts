@@ -148,6 +148,8 @@ export class FakePolicy implements PolicyBackend {
       kl: evaluation.kl,
       clipFraction: evaluation.clipFraction,
       gradNorm: Math.sqrt(squares),
+      // Plain gradient descent: the weights move by the rate times the gradient.
+      updateNorm: objective.learningRate * Math.sqrt(squares),
       learningRate: objective.learningRate,
       tokens: evaluation.tokens,
     };
