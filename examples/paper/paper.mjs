@@ -4,7 +4,8 @@
 // Resumable: run it again and finished runs and evaluations are kept, an interrupted run resumes.
 //
 //   node examples/paper/paper.mjs [--out DIR] [--seeds 3] [--first-seed 1] [--jobs 2] [--arms a,b]
-//     [--results docs/results.md] [--limit 500] [--pass-at-limit 100] [--rebuild-warm-start]
+//     [--results docs/results.md] [--limit 200] (= run.evalLimit, for the arms' evaluations too)
+//     [--pass-at-limit 100] [--rebuild-warm-start]
 //     [--compare-seeds 1,2,3]   (a section on whether another invocation's seeds order the arms alike)
 //     [--config examples/paper/benchmark.yaml --warm-start-config examples/paper/warm-start.yaml]
 //     [--set path=value ...]   (applied to the warm start, every arm and every evaluation)
@@ -93,6 +94,9 @@ const warmStartArgs = values.set.flatMap((override) => ['--set', override]);
 const setArgs = values.set
   .filter((override) => !override.startsWith('warmStart.'))
   .flatMap((override) => ['--set', override]);
+// --limit is how many tasks of each held-out split every greedy evaluation reads: the warm start's here
+// and each arm's inside its run (run.evalLimit), so that Table 1 compares them on the same tasks.
+if (values.limit !== undefined) setArgs.push('--set', `run.evalLimit=${values.limit}`);
 for (const flag of ['config', 'warm-start-config']) {
   if (!existsSync(resolve(values[flag]))) refuse(`--${flag}: ${values[flag]}: file not found`);
 }
@@ -180,7 +184,7 @@ if (!warmStartBuilt) {
   config = checkBenchmark();
 }
 step(`warm start: ${relative(root, warmStart)}`);
-const limit = values.limit ?? String(config.run.evalLimit);
+const limit = String(config.run.evalLimit);
 mkdirSync(join(out, 'evals'), { recursive: true });
 
 // 2. What the warm start scores: greedy with real and blanked images, pass@k; the tasks for the prior.
