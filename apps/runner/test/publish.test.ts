@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   type PackedPackage,
   packPackage,
+  packWorkspaces,
   workspaceFolders,
   writeOfflineProject,
 } from './helpers/offline-install.js';
@@ -22,39 +23,49 @@ const expectedWarnings = [
   /Unknown (project|env) config "onnxruntime-node-install"/,
 ];
 
-/** stdout and stderr together, or only stdout. */
-function npm(args: string[], cwd: string, stream: 'all' | 'stdout' = 'all'): string {
+/** npm's stdout, and its stdout and stderr together. */
+function npm(args: string[], cwd: string): { stdout: string; all: string } {
   const result = spawnSync('npm', args, {
     cwd,
     encoding: 'utf8',
     timeout: 240_000,
     env: { ...process.env, NODE_ENV: '' },
   });
-  const output = `${result.stdout}\n${result.stderr}`;
+  const all = `${result.stdout}\n${result.stderr}`;
   if (result.status !== 0)
-    throw new Error(`npm ${args.join(' ')} in ${cwd} exited ${result.status}:\n${output}`);
-  return stream === 'stdout' ? result.stdout : output;
+    throw new Error(`npm ${args.join(' ')} in ${cwd} exited ${result.status}:\n${all}`);
+  return { stdout: result.stdout, all };
 }
+
+/** Every workspace package, as npm's --workspace flags: one npm invocation for all (a second each apart). */
+const workspaceFlags = [...folders.values()].flatMap((folder) => ['--workspace', folder]);
 
 describe('publishing', () => {
   it('every @ekipl package publishes cleanly (npm publish --dry-run) with its entry, types, README and licence', () => {
     expect([...folders.keys()].sort()).toContain('@ekipl/runner');
+    const { stdout, all } = npm(
+      ['publish', '--dry-run', '--offline', '--json', ...workspaceFlags],
+      repositoryRoot,
+    );
+    const warnings = all
+      .split('\n')
+      .filter((line) => /npm warn/i.test(line) && !expectedWarnings.some((pattern) => pattern.test(line)));
+    expect(warnings).toEqual([]);
+    // One pretty-printed JSON object a package, one after another: { name: { id, files, ... } }.
+    const published = Object.assign(
+      {},
+      ...stdout.split(/^(?=\{$)/m).map((part) => JSON.parse(part)),
+    ) as Record<string, { id: string; files: { path: string }[] }>;
+    expect(Object.keys(published).sort()).toEqual([...folders.keys()].sort());
     for (const [name, folder] of folders) {
-      const output = npm(['publish', '--dry-run', '--offline'], folder);
-      const warnings = output
-        .split('\n')
-        .filter((line) => /npm warn/i.test(line) && !expectedWarnings.some((pattern) => pattern.test(line)));
-      expect(warnings, name).toEqual([]);
-      expect(output, name).toContain(`+ ${name}@0.1.0`);
-
+      expect(published[name]!.id).toBe(`${name}@0.1.0`);
       const manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8'));
       for (const field of ['description', 'license', 'repository', 'engines', 'exports', 'types', 'files']) {
         expect(manifest[field], `${name} ${field}`).toBeDefined();
       }
       expect(manifest.private, name).toBeUndefined();
       expect(manifest.publishConfig?.access, name).toBe('public');
-      const listing = JSON.parse(npm(['pack', '--dry-run', '--json', '--offline'], folder, 'stdout'));
-      const files = (listing[0].files as { path: string }[]).map((file) => file.path);
+      const files = published[name]!.files.map((file) => file.path);
       const entry = manifest.exports['.'].import.replace(/^\.\//, '');
       for (const file of [
         'README.md',
@@ -75,7 +86,7 @@ describe('publishing', () => {
   it('a third-party plugin, packed and installed with the CLI into a fresh folder, is listed, validates and trains', async () => {
     const tarballs = join(scratch, 'tarballs');
     mkdirSync(tarballs);
-    const packed: PackedPackage[] = [...folders.values()].map((folder) => packPackage(folder, tarballs));
+    const packed: PackedPackage[] = packWorkspaces(repositoryRoot, folders, tarballs);
     const byName = (name: string) => packed.find((item) => item.name === name)!;
 
     // The plugin's author: a copy of the example package, outside any workspace, built and tested
@@ -91,7 +102,7 @@ describe('publishing', () => {
       manifest: JSON.parse(readFileSync(join(plugin, 'package.json'), 'utf8')),
     });
     npm(['ci', '--offline', '--no-audit', '--no-fund'], plugin);
-    const testOutput = npm(['test'], plugin);
+    const testOutput = npm(['test'], plugin).all;
     expect(testOutput).toMatch(/# pass [1-9]/);
     expect(testOutput).toMatch(/# fail 0/);
     packed.push(packPackage(plugin, tarballs));

@@ -45,13 +45,35 @@ export interface PackedPackage {
 
 /** `npm pack` of one package folder into `destination`; returns what the lockfile needs of it. */
 export function packPackage(packageDirectory: string, destination: string): PackedPackage {
-  const output = execFileSync('npm', ['pack', '--json', '--pack-destination', destination], {
-    cwd: packageDirectory,
+  const [result] = npmPack(packageDirectory, [], destination);
+  return packedPackage(packageDirectory, join(destination, result!.filename));
+}
+
+/**
+ * `npm pack` of workspace packages (name -> folder) in one npm invocation from the repository's root:
+ * a few seconds for all of them, where one invocation a package took a second each.
+ */
+export function packWorkspaces(
+  repositoryRoot: string,
+  folders: ReadonlyMap<string, string>,
+  destination: string,
+): PackedPackage[] {
+  const workspaces = [...folders.values()].flatMap((folder) => ['--workspace', folder]);
+  return npmPack(repositoryRoot, workspaces, destination).map((result) =>
+    packedPackage(folders.get(result.name)!, join(destination, result.filename)),
+  );
+}
+
+function npmPack(cwd: string, args: string[], destination: string): { name: string; filename: string }[] {
+  const output = execFileSync('npm', ['pack', '--json', '--pack-destination', destination, ...args], {
+    cwd,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const [result] = JSON.parse(output.slice(output.indexOf('['))) as { filename: string }[];
-  const tarball = join(destination, result!.filename);
+  return JSON.parse(output.slice(output.indexOf('[')));
+}
+
+function packedPackage(packageDirectory: string, tarball: string): PackedPackage {
   const manifest = JSON.parse(readFileSync(join(packageDirectory, 'package.json'), 'utf8')) as LockEntry & {
     name: string;
     version: string;
