@@ -30,6 +30,7 @@ function fakeRun(directory: string, accuracyShift: number): void {
       'estimator/ess_mean': 4,
       'estimator/weight_max': 1,
       'policy/entropy': 0.4,
+      'train/update_norm': step * 0.001,
       'cost/usd_total': step * 0.01,
     })),
     { step: 3, 'eval/id/accuracy': 0.4 + accuracyShift, 'eval/ood/accuracy': 0.2 },
@@ -85,8 +86,8 @@ describe('ekipl report', () => {
   it('one self-contained file: charts of each kind, arms as mean +- std, every text escaped', async () => {
     const out = join(scratch, 'report.html');
     const { charts } = await writeReport({ paths: [run, ablation], out });
-    // id and ood accuracy, source shares, rewards, ESS, weight max, entropy, cost.
-    expect(charts).toBe(8);
+    // id and ood accuracy, source shares, rewards, ESS, weight max, entropy, update norm, cost.
+    expect(charts).toBe(9);
     const html = readFileSync(out, 'utf8');
     expect(html).not.toMatch(/<script src=|<link |(src|href)=["']?https?:/); // nothing fetched
     for (const text of hostile) expect(html).not.toContain(text);

@@ -162,6 +162,8 @@ export async function reportCharts(groups: readonly RunGroup[]): Promise<ChartDa
     ['estimator/ess_mean', 'effective sample size (mean over groups)'],
     ['estimator/weight_max', 'largest importance weight'],
     ['policy/entropy', 'policy entropy (nats per token; collapse shows here first)'],
+    // A policy can drift with almost no gradient: Adam moves the weights as far on a tiny one.
+    ['train/update_norm', 'how far each step moves the weights (update norm; drift shows here)'],
     ['cost/usd_total', 'external cost so far (USD)'],
   ] as const) {
     charts.push({ title, xLabel: 'step', series: seriesOf(key, 'steps', byStep) });
