@@ -7,6 +7,7 @@ import {
   type PackedPackage,
   packPackage,
   packWorkspaces,
+  workspaceFlags,
   workspaceFolders,
   writeOfflineProject,
 } from './helpers/offline-install.js';
@@ -37,14 +38,11 @@ function npm(args: string[], cwd: string): { stdout: string; all: string } {
   return { stdout: result.stdout, all };
 }
 
-/** Every workspace package, as npm's --workspace flags: one npm invocation for all (a second each apart). */
-const workspaceFlags = [...folders.values()].flatMap((folder) => ['--workspace', folder]);
-
 describe('publishing', () => {
   it('every @ekipl package publishes cleanly (npm publish --dry-run) with its entry, types, README and licence', () => {
     expect([...folders.keys()].sort()).toContain('@ekipl/runner');
     const { stdout, all } = npm(
-      ['publish', '--dry-run', '--offline', '--json', ...workspaceFlags],
+      ['publish', '--dry-run', '--offline', '--json', ...workspaceFlags(folders)],
       repositoryRoot,
     );
     const warnings = all

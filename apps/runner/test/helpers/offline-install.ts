@@ -58,10 +58,14 @@ export function packWorkspaces(
   folders: ReadonlyMap<string, string>,
   destination: string,
 ): PackedPackage[] {
-  const workspaces = [...folders.values()].flatMap((folder) => ['--workspace', folder]);
-  return npmPack(repositoryRoot, workspaces, destination).map((result) =>
+  return npmPack(repositoryRoot, workspaceFlags(folders), destination).map((result) =>
     packedPackage(folders.get(result.name)!, join(destination, result.filename)),
   );
+}
+
+/** npm's `--workspace` flags naming each folder: one npm invocation for all of them. */
+export function workspaceFlags(folders: ReadonlyMap<string, string>): string[] {
+  return [...folders.values()].flatMap((folder) => ['--workspace', folder]);
 }
 
 function npmPack(cwd: string, args: string[], destination: string): { name: string; filename: string }[] {
