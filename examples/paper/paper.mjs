@@ -185,7 +185,19 @@ if (!warmStartBuilt) {
 }
 step(`warm start: ${relative(root, warmStart)}`);
 const limit = String(config.run.evalLimit);
+// A resumed invocation keeps what it measured, and the page compares all of it on one task count.
+const limitFile = join(out, 'evals', 'limit.json');
+if (existsSync(limitFile)) {
+  const measuredLimit = String(JSON.parse(readFileSync(limitFile, 'utf8')).limit);
+  if (measuredLimit !== limit) {
+    const shownOut = relative(root, out).startsWith('..') ? out : relative(root, out);
+    refuse(
+      `--limit: ${shownOut} was measured on ${measuredLimit} tasks a split (evals/limit.json), this invocation asks for ${limit}: give --limit ${measuredLimit}, or another --out`,
+    );
+  }
+}
 mkdirSync(join(out, 'evals'), { recursive: true });
+writeFileSync(limitFile, `${JSON.stringify({ limit: Number(limit) })}\n`);
 
 // 2. What the warm start scores: greedy with real and blanked images, pass@k; the tasks for the prior.
 async function evaluate(name, checkpoint, extra) {

@@ -1,8 +1,8 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '@ekipl/core';
+import { ConfigError, loadConfig, stringifyConfig } from '@ekipl/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ablate, ablationArms, gridArms, readArmsFile } from '../src/index.js';
+import { ablate, ablationArms, builtinPlugins, gridArms, readArmsFile } from '../src/index.js';
 
 // Inside the package (an ignored .scratch/), so the config's own plugin file can import @ekipl/core.
 const scratchRoot = join(import.meta.dirname, '..', '.scratch');
@@ -109,6 +109,28 @@ objective: { maxCompletionLength: 200, learningRate: 1.0e-3 }
     // And once more: nothing new to run.
     const third = await ablate({ config: file, grid, seeds: 2, jobs: 2, out });
     expect(third.runs.every((run) => run.state === 'skipped')).toBe(true);
+    // With another evaluation limit, the finished runs are not this invocation's: refused before any
+    // run, each one named where its config.yaml says otherwise (they were skipped before).
+    const summaryBefore = readFileSync(join(out, 'summary.md'), 'utf8');
+    const changed = await ablate({
+      config: file,
+      grid,
+      seeds: 2,
+      jobs: 2,
+      out,
+      overrides: ['run.evalLimit=3'],
+    }).catch((caught: unknown) => caught);
+    expect(ConfigError.isInstance(changed)).toBe(true);
+    const issues = (changed as ConfigError).issues;
+    expect(issues).toHaveLength(9); // 8 runs, then what to do
+    expect(issues[0]).toMatchObject({
+      file: join(out, 'objective.learningRate=1e-3,estimator.use=uncorrected', 'seed-1', 'config.yaml'),
+      path: 'run.evalLimit',
+      message: 'the run was made with 2, this invocation gives 3',
+    });
+    expect(issues[0]!.line).toBeGreaterThan(1);
+    expect(issues[8]!.message).toMatch(/holds runs of another config: .*or another --out$/);
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toBe(summaryBefore);
   }, 180_000);
 
   it('a grid path that does not exist stops it before any run, naming the path', async () => {
@@ -140,7 +162,13 @@ objective: { maxCompletionLength: 200, learningRate: 1.0e-3 }
       const directory = join(out, arm, `seed-${seed}`);
       mkdirSync(directory, { recursive: true });
       writeFileSync(join(directory, 'status.json'), '{ "state": "finished" }');
-      writeFileSync(join(directory, 'config.yaml'), 'run:\n  batchSize: 4\n');
+      // The config the arm runs (a run of another config would be refused).
+      const setting = arm === 'auxiliary=none' ? arm : 'auxiliary=[{use: oracle}]';
+      const { config } = await loadConfig(file, {
+        builtins: builtinPlugins,
+        overrides: [setting, `run.seed=${seed}`],
+      });
+      writeFileSync(join(directory, 'config.yaml'), stringifyConfig(config));
       writeFileSync(
         join(directory, 'metrics.jsonl'),
         accuracies

@@ -27,7 +27,7 @@ const tiny = [
   'run.groupSize=2',
 ];
 
-function paper(out: string, results: string) {
+function paper(out: string, results: string, limit = '4') {
   return promisify(execFile)(
     process.execPath,
     [
@@ -41,7 +41,7 @@ function paper(out: string, results: string) {
       '--arms',
       'grpo,ekipl,exact-is-local',
       '--limit',
-      '4',
+      limit,
       '--pass-at-limit',
       '2',
       '--pass-at',
@@ -132,6 +132,17 @@ describe('npm run paper, CI-sized', () => {
     // The page names the invocation that measured the files, not the one that only rewrote it.
     expect(JSON.parse(readFileSync(join(out, 'provenance.json'), 'utf8'))).toHaveLength(1);
     expect(readFileSync(results, 'utf8')).toMatch(/^Measured by `npm run paper -- --out .*` at commit \w+/m);
+    // Resumed with another --limit, it would compare evaluations of different sizes: refused at once.
+    const pageBefore = readFileSync(results, 'utf8');
+    const otherLimit = await paper(out, results, '3').then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(otherLimit?.code).toBe(2);
+    expect(otherLimit?.stderr.trim().split('\n').at(-1)).toMatch(
+      /^--limit: \S+ was measured on 4 tasks a split \(evals\/limit\.json\), this invocation asks for 3: give --limit 4, or another --out$/,
+    );
+    expect(readFileSync(results, 'utf8')).toBe(pageBefore);
   }, 600_000);
 
   it('refuses bad input before any work: one line naming the option, exit 2, no stack trace', async () => {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError } from '@ekipl/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { train } from '../src/index.js';
 
@@ -77,4 +78,43 @@ describe('ekipl train --resume', () => {
       steps: 10,
     });
   }, 120_000);
+
+  it("refuses a config that is not the run's, naming each changed field where config.yaml has it, and leaves the run as it was", async () => {
+    const file = join(scratch, 'resume.yaml');
+    writeFileSync(file, config);
+    const run = join(scratch, 'changed');
+    await train({ config: file, out: run, steps: 2 });
+    const metrics = readFileSync(join(run, 'metrics.jsonl'), 'utf8');
+    const error = await train({
+      config: file,
+      out: run,
+      resume: true,
+      overrides: ['run.evalLimit=3', 'objective.learningRate=2e-3'],
+    }).catch((caught: unknown) => caught);
+    expect(ConfigError.isInstance(error)).toBe(true);
+    const issues = (error as ConfigError).issues;
+    const lineOf = (key: string) =>
+      readFileSync(join(run, 'config.yaml'), 'utf8')
+        .split('\n')
+        .findIndex((line) => line.trimStart().startsWith(`${key}:`)) + 1;
+    expect(issues.slice(0, 2)).toEqual([
+      {
+        path: 'run.evalLimit',
+        message: 'the run was made with 2, this invocation gives 3',
+        file: join(run, 'config.yaml'),
+        line: lineOf('evalLimit'),
+        column: 14,
+      },
+      {
+        path: 'objective.learningRate',
+        message: 'the run was made with 0.001, this invocation gives 0.002',
+        file: join(run, 'config.yaml'),
+        line: lineOf('learningRate'),
+        column: 17,
+      },
+    ]);
+    expect(issues[2]!.message).toMatch(/^--resume continues .* give another --out$/);
+    expect(issues).toHaveLength(3);
+    expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8')).toBe(metrics);
+  }, 60_000);
 });

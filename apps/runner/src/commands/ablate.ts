@@ -16,7 +16,7 @@ import { binPath } from '../bin-path.js';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { reportCommandError } from '../report-error.js';
-import { readJsonLines, runBatchSize } from '../run-files.js';
+import { configChanges, readJsonLines, runBatchSize } from '../run-files.js';
 import { repeatedFlag, setFlags } from '../set-flags.js';
 import { writeReport } from './report.js';
 
@@ -167,7 +167,8 @@ export async function readArmsFile(file: string): Promise<Record<string, string[
  * `ekipl ablate -c CONFIG --grid path=v1,v2 [--grid ...] --seeds N`: every arm x seed as a child
  * `ekipl train` (`jobs` at once). Every arm's config is validated before any run starts, so a grid path
  * that does not exist stops it at once. Finished runs are skipped and unfinished ones resumed when it is
- * run again; a run that crashes is reported with its log's last lines and the others go on. Writes
+ * run again (a run whose config.yaml differs from its arm's config now is a ConfigError, before any run
+ * starts); a run that crashes is reported with its log's last lines and the others go on. Writes
  * `summary.md` and `summary.csv`: every evaluation metric per arm, mean +- std over seeds, at the last
  * evaluation and at each run's best; with a GRPO arm in the grid (`auxiliary=none`), the prompts each
  * arm saw before an evaluation first matched GRPO's final accuracy, per split; and `report.html`, the
@@ -202,6 +203,28 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
   const queue = arms.flatMap(({ name, settings }) =>
     Array.from({ length: options.seeds }, (_, i) => ({ name, settings, seed: firstSeed + i })),
   );
+  // A run already in the folder is skipped (finished) or resumed: it must be the run this invocation
+  // would start, or the summary would mix configs under one arm's name.
+  const changed: ConfigIssue[] = [];
+  for (const job of queue) {
+    const runDirectory = join(directory, job.name, `seed-${job.seed}`);
+    if (!existsSync(join(runDirectory, 'config.yaml'))) continue;
+    const expected = await loadCommandConfig({
+      config: options.config,
+      builtins,
+      overrides: [...base, ...job.settings, `run.seed=${job.seed}`],
+    });
+    changed.push(...(await configChanges(runDirectory, expected.config)));
+  }
+  if (changed.length > 0) {
+    throw new ConfigError([
+      ...changed,
+      {
+        path: '',
+        message: `${directory} holds runs of another config: ablate skips finished runs and resumes the others, so give the config, arms and --set flags that made them, or another --out`,
+      },
+    ]);
+  }
   const runs: AblationRun[] = [];
   const worker = async () => {
     for (let job = queue.shift(); job !== undefined; job = queue.shift()) {

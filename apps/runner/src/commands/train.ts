@@ -28,7 +28,7 @@ import { evaluatePolicy, evaluationMetrics } from '../evaluation.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { progressFor, progressLine, type StepProgress } from '../progress.js';
 import { reportCommandError } from '../report-error.js';
-import { readJsonLines } from '../run-files.js';
+import { configChanges, readJsonLines } from '../run-files.js';
 import { writeSampleImages } from '../sample-images.js';
 import { setFlags } from '../set-flags.js';
 import { version } from '../version.js';
@@ -54,6 +54,7 @@ export interface TrainOptions {
   /**
    * Continue the run in `out` from its newest checkpoint under `checkpoints/`, exactly as if it had
    * never stopped: metrics.jsonl and samples.jsonl are cut back to that step. Without one, it starts over.
+   * A config that resolves to another than the run's config.yaml is a ConfigError naming each change.
    */
   resume?: boolean;
   builtins?: readonly BuiltinPlugin[];
@@ -97,6 +98,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         `${config.run.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
       ),
   );
+  // A resumed run goes on with the config that made it, or its weights are no uninterrupted run's.
+  if (options.resume === true) {
+    const changes = await configChanges(runDirectory, config);
+    if (changes.length > 0) {
+      throw new ConfigError([
+        ...changes,
+        {
+          path: '',
+          message: `--resume continues ${runDirectory} only with the config and --set flags that started it; to train with these, give another --out`,
+        },
+      ]);
+    }
+  }
   const random = Random.fromSeed(config.run.seed);
   // The run directory exists only once every plugin was created: bad input leaves none behind.
   // Warnings given before it exists are written to it then.
