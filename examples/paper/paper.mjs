@@ -185,19 +185,32 @@ if (!warmStartBuilt) {
 }
 step(`warm start: ${relative(root, warmStart)}`);
 const limit = String(config.run.evalLimit);
-// A resumed invocation keeps what it measured, and the page compares all of it on one task count.
-const limitFile = join(out, 'evals', 'limit.json');
-if (existsSync(limitFile)) {
-  const measuredLimit = String(JSON.parse(readFileSync(limitFile, 'utf8')).limit);
-  if (measuredLimit !== limit) {
+// A resumed invocation keeps what it measured, so it must measure the same way: the page compares
+// the warm start's evaluations with the arms' (ablate refuses an arm's run of another config itself).
+const settingsFile = join(out, 'evals', 'settings.json');
+const settings = {
+  '--config': relative(root, benchmark),
+  'warm start': relative(root, warmStart),
+  '--limit': limit,
+  '--set': values.set.join(' '),
+  '--pass-at': values['pass-at'],
+  '--pass-at-limit': values['pass-at-limit'],
+};
+if (existsSync(settingsFile)) {
+  const measuredWith = JSON.parse(readFileSync(settingsFile, 'utf8'));
+  const changed = Object.keys(settings).filter((key) => measuredWith[key] !== settings[key]);
+  if (changed.length > 0) {
     const shownOut = relative(root, out).startsWith('..') ? out : relative(root, out);
+    const shown = (value) => (value === undefined || value === '' ? 'none' : value);
     refuse(
-      `--limit: ${shownOut} was measured on ${measuredLimit} tasks a split (evals/limit.json), this invocation asks for ${limit}: give --limit ${measuredLimit}, or another --out`,
+      `${shownOut} was measured with other options (evals/settings.json): ${changed
+        .map((key) => `${key} ${shown(measuredWith[key])}, now ${shown(settings[key])}`)
+        .join('; ')}. Give the options it was measured with, or another --out`,
     );
   }
 }
 mkdirSync(join(out, 'evals'), { recursive: true });
-writeFileSync(limitFile, `${JSON.stringify({ limit: Number(limit) })}\n`);
+writeFileSync(settingsFile, `${JSON.stringify(settings, null, 2)}\n`);
 
 // 2. What the warm start scores: greedy with real and blanked images, pass@k; the tasks for the prior.
 async function evaluate(name, checkpoint, extra) {

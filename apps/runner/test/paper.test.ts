@@ -140,7 +140,7 @@ describe('npm run paper, CI-sized', () => {
     );
     expect(otherLimit?.code).toBe(2);
     expect(otherLimit?.stderr.trim().split('\n').at(-1)).toMatch(
-      /^--limit: \S+ was measured on 4 tasks a split \(evals\/limit\.json\), this invocation asks for 3: give --limit 4, or another --out$/,
+      /^\S+ was measured with other options \(evals\/settings\.json\): --limit 4, now 3\. Give the options it was measured with, or another --out$/,
     );
     expect(readFileSync(results, 'utf8')).toBe(pageBefore);
   }, 600_000);
