@@ -19,6 +19,19 @@ export async function readJsonLines(file: string): Promise<Record<string, unknow
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/** The metrics.jsonl lines of a run's evaluations (`eval/...` keys, at their `step`), oldest first. */
+export async function evaluationLines(runDirectory: string): Promise<Record<string, number>[]> {
+  return (await readJsonLines(join(runDirectory, 'metrics.jsonl'))).filter(
+    (line) => 'step' in line && Object.keys(line).some((key) => key.startsWith('eval/')),
+  ) as Record<string, number>[];
+}
+
+/** How a run ended (its `status.json`): undefined while it has none (still running, or killed). */
+export async function runStatus(runDirectory: string): Promise<{ state: string; steps: number } | undefined> {
+  const text = await readFile(join(runDirectory, 'status.json'), 'utf8').catch(() => '');
+  return text === '' ? undefined : (JSON.parse(text) as { state: string; steps: number });
+}
+
 /** Prompts a run trained on per step: its resolved `run.batchSize` (config.yaml). */
 export async function runBatchSize(runDirectory: string): Promise<number> {
   const text = await readFile(join(runDirectory, 'config.yaml'), 'utf8').catch(() => '');

@@ -88,6 +88,7 @@ describe('ekipl train --resume', () => {
     const error = await train({
       config: file,
       out: run,
+      steps: 2,
       resume: true,
       overrides: ['run.evalLimit=3', 'objective.learningRate=2e-3'],
     }).catch((caught: unknown) => caught);
@@ -116,5 +117,85 @@ describe('ekipl train --resume', () => {
     expect(issues[2]!.message).toMatch(/^--resume continues .* give another --out$/);
     expect(issues).toHaveLength(3);
     expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8')).toBe(metrics);
+  }, 60_000);
+
+  it('records --steps in config.yaml as run.steps, so a resume with another length is refused like any other change', async () => {
+    const file = join(scratch, 'resume.yaml');
+    writeFileSync(file, config);
+    const run = join(scratch, 'length');
+    await train({ config: file, out: run, steps: 2 });
+    const recorded = readFileSync(join(run, 'config.yaml'), 'utf8');
+    expect(recorded).toMatch(/^ {2}steps: 2$/m);
+    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).overrides).toEqual(['run.steps=2']);
+    const metrics = readFileSync(join(run, 'metrics.jsonl'), 'utf8');
+    for (const steps of [undefined, 4]) {
+      const error = await train({
+        config: file,
+        out: run,
+        resume: true,
+        ...(steps === undefined ? {} : { steps }),
+      }).catch((caught: unknown) => caught);
+      expect(ConfigError.isInstance(error)).toBe(true);
+      expect((error as ConfigError).issues[0]).toMatchObject({
+        path: 'run.steps',
+        message: `the run was made with 2, this invocation gives ${steps ?? 10}`,
+        file: join(run, 'config.yaml'),
+      });
+      expect((error as ConfigError).issues).toHaveLength(2);
+    }
+    expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8')).toBe(metrics);
+    // The same length is accepted; the run is finished, so it is left as it is (not started over).
+    const lines: string[] = [];
+    const again = await train({
+      config: file,
+      out: run,
+      resume: true,
+      steps: 2,
+      log: (line) => lines.push(line),
+    });
+    expect(again).toMatchObject({ steps: 2, interrupted: false });
+    expect(again.evaluation['eval/id/accuracy']).toBeTypeOf('number');
+    expect(lines).toEqual([`${run} finished all 2 steps: nothing to resume`]);
+    expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8')).toBe(metrics);
+  }, 60_000);
+
+  it('cuts eval-answers.jsonl back to the checkpoint too: a run killed after its last evaluation resumes to the same files', async () => {
+    const file = join(scratch, 'resume.yaml');
+    writeFileSync(file, config);
+    const run = join(scratch, 'late-kill');
+    await train({ config: file, out: run, steps: 6 });
+    const answers = readFileSync(join(run, 'eval-answers.jsonl'), 'utf8');
+    expect(
+      answers
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line).step),
+    ).toEqual([0, 0, 4, 4, 6, 6]);
+    const metrics = metricsWithoutTimings(run);
+    // Killed after the final evaluation, before status.json: the newest checkpoint is step 4.
+    rmSync(join(run, 'status.json'));
+    const lines: string[] = [];
+    await train({ config: file, out: run, steps: 6, resume: true, log: (line) => lines.push(line) });
+    expect(lines).toContain(`resuming from ${join(run, 'checkpoints', 'step-4')} (step 4)`);
+    expect(readFileSync(join(run, 'eval-answers.jsonl'), 'utf8')).toBe(answers);
+    expect(metricsWithoutTimings(run)).toEqual(metrics);
+  }, 60_000);
+
+  it('uses --steps for schedules that default to the run length: CHORD decays over the steps given', async () => {
+    const file = join(scratch, 'chord.yaml');
+    writeFileSync(
+      file,
+      config.replace(
+        'objective: { maxCompletionLength: 200, learningRate: 1.0e-3 }',
+        'objective: { maxCompletionLength: 200, learningRate: 1.0e-3, offPolicySupervised: { weight: 0.5, decayTo: 0.1 } }',
+      ),
+    );
+    const run = join(scratch, 'chord');
+    await train({ config: file, out: run, steps: 3 });
+    const weights = metricsWithoutTimings(run).flatMap(
+      (line) => (line as Record<string, number>)['train/supervised_weight'] ?? [],
+    );
+    // From 0.5 at step 1 to 0.1 at step 3, not at the file's step 10.
+    expect(weights.map((weight) => Number(weight.toFixed(6)))).toEqual([0.5, 0.3, 0.1]);
   }, 60_000);
 });

@@ -16,7 +16,7 @@ import { binPath } from '../bin-path.js';
 import { builtinPlugins } from '../builtin-plugins.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { reportCommandError } from '../report-error.js';
-import { configChanges, readJsonLines, runBatchSize } from '../run-files.js';
+import { configChanges, readJsonLines, runBatchSize, runStatus } from '../run-files.js';
 import { repeatedFlag, setFlags } from '../set-flags.js';
 import { writeReport } from './report.js';
 
@@ -238,7 +238,7 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
         state: 'finished',
       };
       runs.push(run);
-      if (await finished(runDirectory)) {
+      if ((await runStatus(runDirectory))?.state === 'finished') {
         run.state = 'skipped';
         continue;
       }
@@ -278,11 +278,6 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
     await writeReport({ paths: [directory], out: join(directory, 'report.html') });
   }
   return { directory, runs, summary: markdown };
-}
-
-async function finished(runDirectory: string): Promise<boolean> {
-  const text = await readFile(join(runDirectory, 'status.json'), 'utf8').catch(() => '');
-  return text !== '' && (JSON.parse(text) as { state: string }).state === 'finished';
 }
 
 function runChild(args: string[]): Promise<{ code: number; output: string }> {

@@ -28,7 +28,7 @@ import { evaluatePolicy, evaluationMetrics } from '../evaluation.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { progressFor, progressLine, type StepProgress } from '../progress.js';
 import { reportCommandError } from '../report-error.js';
-import { configChanges, readJsonLines } from '../run-files.js';
+import { configChanges, evaluationLines, readJsonLines, runStatus } from '../run-files.js';
 import { writeSampleImages } from '../sample-images.js';
 import { setFlags } from '../set-flags.js';
 import { version } from '../version.js';
@@ -47,7 +47,10 @@ export interface TrainOptions {
   config: string;
   /** Run directory; default `<outputDir>/<name>-<timestamp>` next to the config. */
   out?: string;
-  /** Overrides `run.steps`. */
+  /**
+   * Overrides `run.steps`, exactly as `run.steps=N` among `overrides`: config.yaml records it, schedules
+   * that default to the run's length (CHORD's decay) follow it, and a resume must give the same.
+   */
   steps?: number;
   /** `path=value` overrides of the config (`--set`), validated like the file. */
   overrides?: readonly string[];
@@ -87,9 +90,13 @@ export interface TrainResult {
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? (() => {});
-  const resolved = await loadCommandConfig(options);
+  const overrides = [
+    ...(options.overrides ?? []),
+    ...(options.steps === undefined ? [] : [`run.steps=${options.steps}`]),
+  ];
+  const resolved = await loadCommandConfig({ ...options, overrides });
   const { config } = resolved;
-  const steps = options.steps ?? config.run.steps;
+  const steps = config.run.steps;
   const runDirectory = resolve(
     options.out ??
       resolve(
@@ -106,9 +113,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         ...changes,
         {
           path: '',
-          message: `--resume continues ${runDirectory} only with the config and --set flags that started it; to train with these, give another --out`,
+          message: `--resume continues ${runDirectory} only with the config, --set and --steps flags that started it; to train with these, give another --out`,
         },
       ]);
+    }
+    // A finished run has nothing left to do; starting it over would throw its files away.
+    const status = await runStatus(runDirectory);
+    if (status?.state === 'finished') {
+      log(`${runDirectory} finished all ${status.steps} steps: nothing to resume`);
+      const { step: _step, ...evaluation } = (await evaluationLines(runDirectory)).at(-1) ?? {};
+      return { runDirectory, steps: status.steps, evaluation, interrupted: false };
     }
   }
   const random = Random.fromSeed(config.run.seed);
@@ -135,7 +149,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       {
         ekipl: version,
         node: process.version,
-        overrides: options.overrides ?? [],
+        overrides,
         policy: components.policy.info ?? {},
         started: new Date().toISOString(),
       },
@@ -336,9 +350,12 @@ async function checkpointSteps(folder: string): Promise<number[]> {
     .map((name) => Number(name.slice(checkpointPrefix.length)));
 }
 
+/** The run's files written a line per step or evaluation, which a resume cuts back to its checkpoint. */
+const runLogs = ['metrics.jsonl', 'samples.jsonl', 'eval-answers.jsonl'];
+
 /**
- * Loads the newest checkpoint of a run into the policy and cuts metrics.jsonl and samples.jsonl back to
- * its step; undefined (and a fresh start) when the run has none yet.
+ * Loads the newest checkpoint of a run into the policy and cuts its line files (`runLogs`) back to its
+ * step; undefined (and a fresh start, without them) when the run has none yet.
  */
 async function resumeFrom(
   runDirectory: string,
@@ -349,9 +366,7 @@ async function resumeFrom(
   const newest = Math.max(-1, ...(await checkpointSteps(folder)));
   if (newest < 0 || components.policy.load === undefined) {
     log(`no checkpoint under ${folder}: starting the run over`);
-    await Promise.all(
-      ['metrics.jsonl', 'samples.jsonl'].map((name) => rm(join(runDirectory, name), { force: true })),
-    );
+    await Promise.all(runLogs.map((name) => rm(join(runDirectory, name), { force: true })));
     return undefined;
   }
   const directory = join(folder, `${checkpointPrefix}${newest}`);
@@ -362,7 +377,7 @@ async function resumeFrom(
     const record = JSON.parse(line) as { step?: number; warmStartStep?: number };
     return record.warmStartStep !== undefined || (record.step !== undefined && record.step <= state.step);
   };
-  for (const name of ['metrics.jsonl', 'samples.jsonl']) {
+  for (const name of runLogs) {
     const file = join(runDirectory, name);
     const text = await readFile(file, 'utf8').catch(() => '');
     const kept = text.split('\n').filter((line) => line.trim() !== '' && keepLine(line));
@@ -509,7 +524,10 @@ export default defineCommand({
       type: 'string',
       description: 'Run directory (default: <outputDir>/<name>-<time> next to the config)',
     },
-    steps: { type: 'string', description: 'Override run.steps' },
+    steps: {
+      type: 'string',
+      description: 'Override run.steps, as --set run.steps=N (recorded in config.yaml)',
+    },
     set: {
       type: 'string',
       description: 'Override a config field, path=value (repeatable): --set objective.learningRate=3e-4',
@@ -583,9 +601,7 @@ export default defineCommand({
  * both times, and whether it exceeds two of them: `; change +0.120 +- 0.041 over 200 tasks, beyond noise`.
  */
 export async function evaluationChange(runDirectory: string): Promise<string[]> {
-  const evaluations = (await readJsonLines(join(runDirectory, 'metrics.jsonl'))).filter(
-    (line) => 'step' in line && Object.keys(line).some((key) => key.startsWith('eval/')),
-  ) as Record<string, number>[];
+  const evaluations = await evaluationLines(runDirectory);
   const first = evaluations[0];
   const last = evaluations.at(-1);
   if (first === undefined || last === undefined || first === last) return [];
