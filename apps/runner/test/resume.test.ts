@@ -198,4 +198,21 @@ describe('ekipl train --resume', () => {
     // From 0.5 at step 1 to 0.1 at step 3, not at the file's step 10.
     expect(weights.map((weight) => Number(weight.toFixed(6)))).toEqual([0.5, 0.3, 0.1]);
   }, 60_000);
+
+  it('refuses --resume on a folder that holds no run, and creates nothing there', async () => {
+    const file = join(scratch, 'resume.yaml');
+    writeFileSync(file, config);
+    const mistyped = join(scratch, 'no-such-run');
+    const error = await train({ config: file, out: mistyped, resume: true }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(ConfigError.isInstance(error)).toBe(true);
+    expect((error as ConfigError).issues).toEqual([
+      {
+        path: '--out',
+        message: `${mistyped} holds no run (no config.yaml): --resume continues a run that ekipl train started there; without --resume, a new run starts`,
+      },
+    ]);
+    expect(existsSync(mistyped)).toBe(false);
+  });
 });

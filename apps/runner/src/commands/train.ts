@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -107,6 +108,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   );
   // A resumed run goes on with the config that made it, or its weights are no uninterrupted run's.
   if (options.resume === true) {
+    // A mistyped --out would otherwise start a new run where the user meant to continue one.
+    if (!existsSync(join(runDirectory, 'config.yaml'))) {
+      throw new ConfigError([
+        {
+          path: '--out',
+          message: `${runDirectory} holds no run (no config.yaml): --resume continues a run that ekipl train started there; without --resume, a new run starts`,
+        },
+      ]);
+    }
     const changes = await configChanges(runDirectory, config);
     if (changes.length > 0) {
       throw new ConfigError([
