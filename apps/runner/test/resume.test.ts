@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@ekipl/core';
+import { startMockProviderServer } from '@ekipl/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { train } from '../src/index.js';
 
@@ -215,4 +216,60 @@ describe('ekipl train --resume', () => {
     ]);
     expect(existsSync(mistyped)).toBe(false);
   });
+
+  it('a stop (Ctrl-C) lets the step finish whole, external calls included, and checkpoints there: --resume goes on from that step to the uninterrupted run', async () => {
+    const server = await startMockProviderServer({ apiKey: 'sk-test-resume', latencyMs: 100 });
+    process.env['OPENAI_API_KEY'] = 'sk-test-resume';
+    const file = join(scratch, 'stopped.yaml');
+    writeFileSync(
+      file,
+      config.replace(
+        /^auxiliary: .*$/m,
+        `auxiliary:
+  - { use: oracle, name: expert, samples: 2, options: { accuracy: 0.7, style: terse } }
+  - { use: openai, name: gpt, samples: 1, options: { model: gpt-4o, baseURL: '${server.openaiBaseURL}', maxRetries: 0, cache: { enabled: false } } }`,
+      ),
+    );
+    try {
+      const uninterrupted = join(scratch, 'not-stopped');
+      await train({ config: file, out: uninterrupted, steps: 6 });
+      // Stopped while step 3's request to the provider is in flight (one chat request a step).
+      const stopped = join(scratch, 'stopped');
+      const controller = new AbortController();
+      const answered = server.requests.filter(({ method }) => method === 'POST').length;
+      const stopAtThirdRequest = setInterval(() => {
+        if (server.requests.filter(({ method }) => method === 'POST').length - answered >= 3)
+          controller.abort();
+      }, 1);
+      const first = await train({ config: file, out: stopped, steps: 6, signal: controller.signal });
+      clearInterval(stopAtThirdRequest);
+      expect(first).toMatchObject({ steps: 3, interrupted: true });
+      expect(existsSync(join(stopped, 'checkpoints', 'step-3', 'run-state.json'))).toBe(true);
+      const samples = readFileSync(join(stopped, 'samples.jsonl'), 'utf8').trim().split('\n');
+      const lastStep = JSON.parse(samples.at(-1)!) as { step: number; candidates: { source: string }[] };
+      expect(lastStep.step).toBe(3);
+      expect(lastStep.candidates.map(({ source }) => source)).toContain('gpt');
+      expect(existsSync(join(stopped, 'warnings.log'))).toBe(false);
+      // Evaluated where it stopped (step 3, off the every-4 schedule), once.
+      const evaluated = metricsWithoutTimings(stopped).flatMap((line) => {
+        const record = line as Record<string, number>;
+        return 'eval/id/accuracy' in record ? [record['step']] : [];
+      });
+      expect(evaluated).toEqual([0, 3]);
+
+      const lines: string[] = [];
+      await train({ config: file, out: stopped, steps: 6, resume: true, log: (line) => lines.push(line) });
+      expect(lines).toContain(`resuming from ${join(stopped, 'checkpoints', 'step-3')} (step 3)`);
+      const weights = (run: string) => readFileSync(join(run, 'checkpoint', 'model.safetensors'));
+      expect(weights(stopped).equals(weights(uninterrupted))).toBe(true);
+      expect(metricsWithoutTimings(stopped)).toEqual(metricsWithoutTimings(uninterrupted));
+      for (const name of ['samples.jsonl', 'eval-answers.jsonl']) {
+        expect(readFileSync(join(stopped, name), 'utf8')).toBe(
+          readFileSync(join(uninterrupted, name), 'utf8'),
+        );
+      }
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 });

@@ -154,6 +154,13 @@ export function createProviderSampler(
   return {
     specificationVersion,
     name: context.name,
+    saveState() {
+      return { spentUsd, budgetWarned };
+    },
+    loadState(state) {
+      if (typeof state['spentUsd'] === 'number') spentUsd = state['spentUsd'];
+      if (typeof state['budgetWarned'] === 'boolean') budgetWarned = state['budgetWarned'];
+    },
     estimateCostUsd(answers, promptTokens) {
       const perAnswer =
         price === undefined ? 0 : (promptTokens * price.input + options.maxTokens * price.output) / 1e6;

@@ -313,6 +313,21 @@ describe('budget, secrets, throughput', () => {
     expect(later.metrics!['requests']).toBe(0);
   });
 
+  it('carries its spend through saveState / loadState: a resumed run does not spend its budget again', async () => {
+    const mock = { usage: { inputTokens: 1000, outputTokens: 400 } };
+    const before = await sampler({ budgetUsd: 0.01, concurrency: 1 }, mock);
+    // $0.0065 a call: one call leaves the run under the cap.
+    await before.sample(requests(1), 1, { seed: 1 });
+    const state = JSON.parse(JSON.stringify(before.saveState!())) as Record<string, unknown>;
+    expect(state['spentUsd']).toBeCloseTo(0.0065, 10);
+    const resumed = await sampler({ budgetUsd: 0.01, concurrency: 1 }, mock);
+    resumed.loadState!(state);
+    const result = await resumed.sample(requests(4), 1, { seed: 2 });
+    // One more call reaches the cap ($0.013), as in the run that never stopped; without the state, two.
+    expect(result.metrics).toMatchObject({ requests: 1, budget_stopped: 1 });
+    expect(result.metrics!['spent_usd']).toBeCloseTo(0.013, 10);
+  });
+
   it('the key never appears in a warning, an error, a log line or a cache file', async () => {
     const logged: string[] = [];
     const directory = join(scratch, 'cache-secret');

@@ -65,7 +65,10 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Each step's progress; default: a line through `log` (`progressLine`). */
   onStep?: (progress: StepProgress) => void;
-  /** Aborting stops after the current step, evaluates, checkpoints and returns. */
+  /**
+   * Aborting lets the current step finish whole (its external calls included), writes a checkpoint
+   * there that `resume` continues from, evaluates and returns.
+   */
   signal?: AbortSignal;
 }
 
@@ -169,10 +172,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   );
   const step: EkiplComponents = { ...components, renderPrompt: createPromptTemplate(config.prompt) };
   const batches = batchesOf(components.dataset, 'train', config.run.batchSize);
-  const resumed = options.resume === true ? await resumeFrom(runDirectory, components, log) : undefined;
+  const resumed =
+    options.resume === true
+      ? await resumeFrom(runDirectory, components, config.run.evalEvery, log)
+      : undefined;
   let costTotal = resumed?.costTotal ?? 0;
   let evaluation: Record<string, number> = {};
   let completed = 0;
+  let lastEvaluated: number | undefined;
   // Where the run is, so that a failure can say where it happened and what the weights hold.
   const progress: Progress = { phase: 'warm-start step', step: 0 };
   if (resumed !== undefined) {
@@ -210,16 +217,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
     }
     progress.phase = 'step';
-    for (let index = (resumed?.step ?? 0) + 1; index <= steps && options.signal?.aborted !== true; index++) {
+    const stopRequested = () => options.signal?.aborted === true;
+    for (let index = (resumed?.step ?? 0) + 1; index <= steps && !stopRequested(); index++) {
       progress.step = index;
       const started = performance.now();
       const tasks = await batches.next();
       const rollout = rolloutOf(components.policy);
       rollout?.takeSyncSeconds(); // a sync for an evaluation is not this step's
-      const result = await ekiplStep(step, settings, tasks, random.split('step', index), {
-        step: index,
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-      });
+      // Not given the signal: a stop lets the step finish whole, external calls included, so that the
+      // checkpoint written at it is the uninterrupted run's (a second Ctrl-C quits at once).
+      const result = await ekiplStep(step, settings, tasks, random.split('step', index), { step: index });
       if (rollout !== undefined) result.metrics['time/sync_s'] = rollout.takeSyncSeconds();
       costTotal += result.metrics['cost/usd'] ?? 0;
       completed = index;
@@ -282,17 +289,26 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           runDirectory,
           log,
         );
+        lastEvaluated = index;
       }
-      if (config.run.checkpointEvery > 0 && index % config.run.checkpointEvery === 0 && index < steps) {
+      const stopped = stopRequested();
+      const periodic = config.run.checkpointEvery > 0 && index % config.run.checkpointEvery === 0;
+      // A stopped run checkpoints where it stopped, so that --resume goes on from there.
+      if ((periodic || stopped) && index < steps) {
         await writeCheckpoint(
           runDirectory,
           components,
-          { step: index, costTotal },
+          { step: index, costTotal, auxiliary: auxiliaryStates(components) },
           config.run.keepCheckpoints,
         );
       }
     }
-    if (config.run.evalEvery > 0 && completed > 0 && completed > (resumed?.step ?? 0)) {
+    if (
+      config.run.evalEvery > 0 &&
+      completed > 0 &&
+      completed > (resumed?.step ?? 0) &&
+      completed !== lastEvaluated
+    ) {
       evaluation = await evaluate(
         components,
         step,
@@ -312,7 +328,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     await disposeComponents(components);
   }
-  const interrupted = options.signal?.aborted === true;
+  const interrupted = options.signal?.aborted === true && completed < steps;
   await writeStatus(runDirectory, { state: interrupted ? 'interrupted' : 'finished', steps: completed });
   return { runDirectory, steps: completed, evaluation, interrupted };
 }
@@ -322,6 +338,17 @@ interface RunState {
   /** The last step whose update the weights hold. */
   step: number;
   costTotal: number;
+  /** Each auxiliary source's `saveState()`, by source name (a provider's spend against its budget). */
+  auxiliary?: Record<string, Record<string, unknown>>;
+}
+
+/** The auxiliary sources' carried state (`AuxiliarySampler.saveState`), by source name. */
+function auxiliaryStates(components: RunComponents): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    components.auxiliary.flatMap(({ name, sampler }) =>
+      sampler.saveState === undefined ? [] : [[name, sampler.saveState()]],
+    ),
+  );
 }
 
 const checkpointPrefix = 'step-';
@@ -365,11 +392,14 @@ const runLogs = ['metrics.jsonl', 'samples.jsonl', 'eval-answers.jsonl'];
 
 /**
  * Loads the newest checkpoint of a run into the policy and cuts its line files (`runLogs`) back to its
- * step; undefined (and a fresh start, without them) when the run has none yet.
+ * step; undefined (and a fresh start, without them) when the run has none yet. An evaluation at that
+ * step that the schedule (`evalEvery`) did not ask for, made because the run was stopped there, goes too:
+ * the resumed run's files are the uninterrupted run's.
  */
 async function resumeFrom(
   runDirectory: string,
   components: RunComponents,
+  evalEvery: number,
   log: (line: string) => void,
 ): Promise<RunState | undefined> {
   const folder = join(runDirectory, 'checkpoints');
@@ -382,15 +412,24 @@ async function resumeFrom(
   const directory = join(folder, `${checkpointPrefix}${newest}`);
   await components.policy.load(directory);
   const state = JSON.parse(await readFile(join(directory, 'run-state.json'), 'utf8')) as RunState;
+  for (const { name, sampler } of components.auxiliary) {
+    const saved = state.auxiliary?.[name];
+    if (saved !== undefined) sampler.loadState?.(saved);
+  }
   // Lines written after the checkpoint are redone: warm-start lines and lines up to its step stay.
-  const keepLine = (line: string) => {
-    const record = JSON.parse(line) as { step?: number; warmStartStep?: number };
-    return record.warmStartStep !== undefined || (record.step !== undefined && record.step <= state.step);
+  const scheduled = evalEvery > 0 && state.step % evalEvery === 0;
+  const keepLine = (name: string, line: string) => {
+    const record = JSON.parse(line) as Record<string, unknown> & { step?: number; warmStartStep?: number };
+    if (record.warmStartStep !== undefined) return true;
+    if (record.step === undefined || record.step > state.step) return false;
+    const isEvaluation =
+      name === 'eval-answers.jsonl' || Object.keys(record).some((key) => key.startsWith('eval/'));
+    return record.step < state.step || scheduled || !isEvaluation;
   };
   for (const name of runLogs) {
     const file = join(runDirectory, name);
     const text = await readFile(file, 'utf8').catch(() => '');
-    const kept = text.split('\n').filter((line) => line.trim() !== '' && keepLine(line));
+    const kept = text.split('\n').filter((line) => line.trim() !== '' && keepLine(name, line));
     await writeAtomically(file, kept.length === 0 ? '' : `${kept.join('\n')}\n`);
   }
   log(`resuming from ${directory} (step ${state.step})`);
@@ -593,7 +632,12 @@ export default defineCommand({
         });
         process.stdout.write(`report: ${file} (${charts} charts)\n`);
       }
-      if (result.interrupted) process.exitCode = 130;
+      if (result.interrupted) {
+        process.stderr.write(
+          `to go on from step ${result.steps}: the same command with --out ${result.runDirectory} --resume\n`,
+        );
+        process.exitCode = 130;
+      }
     } catch (error) {
       view.stop(); // the bar gives the terminal back before the error is printed
       process.exitCode = reportCommandError(error);

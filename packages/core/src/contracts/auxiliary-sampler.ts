@@ -12,7 +12,10 @@ export interface AuxiliaryRequest {
 export interface AuxiliarySampleOptions {
   /** Seed for this call's draws (offline samplers; API samplers pass it where the API takes one). */
   seed: number;
-  /** Aborted when the run is interrupted; samplers stop issuing requests. */
+  /**
+   * Aborted when the caller gives up on the step (`ekiplStep`'s `signal`); samplers stop issuing
+   * requests. `ekipl train` lets a stopped run's last step finish, so it never aborts one.
+   */
   signal?: AbortSignal;
 }
 
@@ -49,6 +52,14 @@ export interface AuxiliarySampler {
    * Absent: the sampler costs nothing (offline and local experts).
    */
   estimateCostUsd?(answers: number, promptTokens: number): { usd: number; budgetUsd?: number };
+  /**
+   * What the sampler carries from one step to the next (a provider's spend against its budget), as
+   * JSON, written into each checkpoint of the run; `loadState` gets it back when the run resumes, so a
+   * resumed run neither spends a budget twice nor reports a different total. Absent: nothing carries over.
+   */
+  saveState?(): Record<string, unknown>;
+  /** Restores what `saveState` returned, before the first step of a resumed run. */
+  loadState?(state: Record<string, unknown>): void;
   /** Frees what the sampler holds (a local model's weights and threads); called once when the run ends. */
   dispose?(): Promise<void>;
 }
