@@ -127,10 +127,32 @@ let config = warmStartBuilt ? checkBenchmark() : undefined;
 // Whether this invocation made any of the measured files (a run, an evaluation), not only the page.
 let measured = false;
 
+// Ctrl-C: the command in progress is passed one SIGINT (ablate's runs finish their step and checkpoint;
+// an evaluation or the warm start just stops), and the invocation ends once it has; again: at once.
+// Each command runs in a process group of its own, so it hears a Ctrl-C only from here, once.
+let running;
+let stopping = false;
+process.once('SIGINT', () => {
+  stopping = true;
+  process.stderr.write(
+    '\n[paper] stopping: the runs in progress finish their step and checkpoint (Ctrl-C again to quit at once)\n',
+  );
+  running?.kill('SIGINT');
+  process.once('SIGINT', () => {
+    running?.kill('SIGINT');
+    process.exit(130);
+  });
+});
+
 function ekipl(args, logFile) {
+  if (stopping) process.exit(130);
   if (args[0] !== 'ablate') measured = true;
   return new Promise((done) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    running = child;
     let log = '';
     child.stdout.on('data', (chunk) => {
       log += chunk;
@@ -146,7 +168,12 @@ function ekipl(args, logFile) {
       }
     });
     child.on('close', (code) => {
+      running = undefined;
       if (logFile !== undefined) writeFileSync(logFile, log);
+      if (stopping) {
+        process.stderr.write('[paper] stopped: the same command again goes on from there\n');
+        process.exit(130);
+      }
       if (code === 0) done(log);
       else {
         process.stderr.write(

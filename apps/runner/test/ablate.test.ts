@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, stringifyConfig } from '@ekipl/core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,13 @@ objective: { maxCompletionLength: 200, learningRate: 1.0e-3 }
     const second = await ablate({ config: file, grid, seeds: 2, jobs: 2, out });
     expect(second.runs.filter((run) => run.state === 'skipped')).toHaveLength(7);
     expect(second.runs.filter((run) => run.state === 'finished')).toHaveLength(1);
+    // It started over cleanly: one warm start and one evaluation a step in its files, none of the crash's.
+    const rerun = readFileSync(join(out, crashed, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { step?: number; warmStartStep?: number });
+    expect(rerun.filter((line) => line.warmStartStep === 1)).toHaveLength(1);
+    expect(rerun.filter((line) => line.step === 0)).toHaveLength(1);
     // And once more: nothing new to run.
     const third = await ablate({ config: file, grid, seeds: 2, jobs: 2, out });
     expect(third.runs.every((run) => run.state === 'skipped')).toBe(true);
@@ -193,4 +200,75 @@ objective: { maxCompletionLength: 200, learningRate: 1.0e-3 }
       '| auxiliary=__use__oracle__ | 2 | 0 | 0.550 +- 0.071 | 0.550 +- 0.071 | 60 +- 28 (2/2) |',
     );
   });
+
+  it('stopped (Ctrl-C): no run starts, the one in progress checkpoints where it is, no summary; the same call again goes on from there', async () => {
+    const file = join(scratch, 'stop.yaml');
+    writeFileSync(
+      file,
+      `
+run: { name: stop, steps: 40, batchSize: 1, groupSize: 2, evalEvery: 0, checkpointEvery: 0 }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy: { use: tfjs, options: { workers: 1, size: { dimension: 16, layers: 1, heads: 2, visionDimension: 8, visionLayers: 1, visionHeads: 2, imageSize: 16, patchSize: 8 } } }
+auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 1, style: terse } }]
+objective: { maxCompletionLength: 200, learningRate: 1.0e-3 }
+`,
+    );
+    const out = join(scratch, 'stopped');
+    const grid = ['estimator.use=uncorrected,snis'];
+    const first = join(out, 'estimator.use=uncorrected', 'seed-1');
+    const controller = new AbortController();
+    // Stop once the first run has trained a few steps.
+    const watch = setInterval(() => {
+      const metrics = join(first, 'metrics.jsonl');
+      const text = existsSync(metrics) ? readFileSync(metrics, 'utf8') : '';
+      if (text.split('\n').filter((line) => line.startsWith('{"step":')).length >= 3) controller.abort();
+    }, 20);
+    const lines: string[] = [];
+    const stopped = await ablate({
+      config: file,
+      grid,
+      seeds: 1,
+      jobs: 1,
+      out,
+      signal: controller.signal,
+      log: (line) => lines.push(line),
+    }).finally(() => clearInterval(watch));
+    expect(stopped.interrupted).toBe(true);
+    expect(stopped.summary).toBe('');
+    expect(stopped.runs.map((run) => [run.arm, run.state])).toEqual([
+      ['estimator.use=uncorrected', 'interrupted'],
+    ]);
+    expect(lines).toContain('estimator.use=uncorrected seed 1: stopped at a checkpoint');
+    const status = JSON.parse(readFileSync(join(first, 'status.json'), 'utf8')) as {
+      state: string;
+      steps: number;
+    };
+    expect(status.state).toBe('interrupted');
+    expect(status.steps).toBeGreaterThanOrEqual(3);
+    expect(status.steps).toBeLessThan(40);
+    expect(existsSync(join(first, 'checkpoints', `step-${status.steps}`, 'run-state.json'))).toBe(true);
+    expect(existsSync(join(out, 'estimator.use=snis'))).toBe(false);
+    expect(existsSync(join(out, 'summary.md'))).toBe(false);
+
+    const again = await ablate({
+      config: file,
+      grid,
+      seeds: 1,
+      jobs: 1,
+      out,
+      log: (line) => lines.push(line),
+    });
+    expect(again.interrupted).toBe(false);
+    expect(again.runs.map((run) => run.state)).toEqual(['finished', 'finished']);
+    expect(readFileSync(join(first, 'train.log'), 'utf8')).toContain(
+      `resuming from ${join(first, 'checkpoints', `step-${status.steps}`)} (step ${status.steps})`,
+    );
+    // Every step once: the steps before the stop kept, the rest trained after it.
+    const steps = readFileSync(join(first, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { step?: number }).step);
+    expect(steps).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(again.summary.split('\n').filter((line) => line.startsWith('| estimator.use='))).toHaveLength(2);
+  }, 180_000);
 });

@@ -272,4 +272,21 @@ describe('ekipl train --resume', () => {
       await server.close();
     }
   }, 120_000);
+
+  it("refuses a new run into a folder that holds one (it appended to the old run's files): --resume or another --out", async () => {
+    const file = join(scratch, 'resume.yaml');
+    writeFileSync(file, config);
+    const run = join(scratch, 'taken');
+    await train({ config: file, out: run, steps: 1 });
+    const metrics = readFileSync(join(run, 'metrics.jsonl'), 'utf8');
+    const error = await train({ config: file, out: run, steps: 1 }).catch((caught: unknown) => caught);
+    expect(ConfigError.isInstance(error)).toBe(true);
+    expect((error as ConfigError).issues).toEqual([
+      {
+        path: '--out',
+        message: `${run} already holds a run (config.yaml): give --resume to go on with it, or another --out (or remove the folder to start it over)`,
+      },
+    ]);
+    expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8')).toBe(metrics);
+  }, 60_000);
 });

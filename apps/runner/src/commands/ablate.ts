@@ -39,6 +39,11 @@ export interface AblateOptions {
   overrides?: readonly string[];
   builtins?: readonly BuiltinPlugin[];
   log?: (line: string) => void;
+  /**
+   * Stops the ablation: no run starts, and each run in progress is sent SIGINT, so it finishes its step
+   * and checkpoints there (`ekipl train`'s Ctrl-C); the same call again goes on from those checkpoints.
+   */
+  signal?: AbortSignal;
 }
 
 export interface AblationRun {
@@ -47,7 +52,8 @@ export interface AblationRun {
   settings: string[];
   seed: number;
   directory: string;
-  state: 'finished' | 'skipped' | 'failed';
+  /** `interrupted`: stopped at a checkpoint (`signal`, or a SIGINT of its own), resumed by the next call. */
+  state: 'finished' | 'skipped' | 'failed' | 'interrupted';
   /** The child's last log lines, for a failed run. */
   logTail?: string;
 }
@@ -55,8 +61,14 @@ export interface AblationRun {
 export interface AblateResult {
   directory: string;
   runs: AblationRun[];
+  /** summary.md's table; empty when the ablation was stopped (`signal`), which writes no summary. */
   summary: string;
+  /** Stopped by `signal` before every run finished. */
+  interrupted: boolean;
 }
+
+/** A run whose evaluations count in the summary: finished now or before. */
+const measured = (run: AblationRun) => run.state === 'finished' || run.state === 'skipped';
 
 const keepConfigValue = '@config';
 
@@ -227,7 +239,11 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
   }
   const runs: AblationRun[] = [];
   const worker = async () => {
-    for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
+    for (
+      let job = queue.shift();
+      job !== undefined && options.signal?.aborted !== true;
+      job = queue.shift()
+    ) {
       const arm = job.name;
       const runDirectory = join(directory, arm, `seed-${job.seed}`);
       const run: AblationRun = {
@@ -242,6 +258,9 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
         run.state = 'skipped';
         continue;
       }
+      // A run begun before (interrupted, failed) goes on from its newest checkpoint, or starts over
+      // cleanly (`--resume` without one) rather than appending to its old files.
+      const begun = existsSync(join(runDirectory, 'config.yaml'));
       const resume = existsSync(join(runDirectory, 'checkpoints'));
       const args = [
         binPath,
@@ -251,13 +270,17 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
         '--out',
         runDirectory,
         ...[...base, ...job.settings, `run.seed=${job.seed}`].flatMap((override) => ['--set', override]),
-        ...(resume ? ['--resume'] : []),
+        ...(begun ? ['--resume'] : []),
       ];
       log(`${arm} seed ${job.seed}: ${resume ? 'resuming' : 'starting'}`);
-      const { code, output } = await runChild(args);
+      const { code, output } = await runChild(args, options.signal);
       await mkdir(runDirectory, { recursive: true });
       await writeFile(join(runDirectory, 'train.log'), output);
-      if (code !== 0) {
+      // A stopped run exits 130 with its state in status.json; it is resumed, not reported as failed.
+      if (code === 130 && (await runStatus(runDirectory))?.state === 'interrupted') {
+        run.state = 'interrupted';
+        log(`${arm} seed ${job.seed}: stopped at a checkpoint`);
+      } else if (code !== 0) {
         run.state = 'failed';
         run.logTail = output.trim().split('\n').slice(-8).join('\n');
         log(`${arm} seed ${job.seed}: failed (exit ${code}):\n${run.logTail}`);
@@ -265,6 +288,7 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.jobs) }, worker));
+  if (options.signal?.aborted === true) return { directory, runs, summary: '', interrupted: true };
   runs.sort(
     (a, b) =>
       arms.findIndex((arm) => arm.name === a.arm) - arms.findIndex((arm) => arm.name === b.arm) ||
@@ -274,15 +298,27 @@ export async function ablate(options: AblateOptions): Promise<AblateResult> {
   await writeFile(join(directory, 'summary.md'), markdown);
   await writeFile(join(directory, 'summary.csv'), csv);
   // One page for the whole ablation: each arm as mean +- std over its seeds.
-  if (runs.some((run) => run.state !== 'failed')) {
+  if (runs.some(measured)) {
     await writeReport({ paths: [directory], out: join(directory, 'report.html') });
   }
-  return { directory, runs, summary: markdown };
+  return { directory, runs, summary: markdown, interrupted: false };
 }
 
-function runChild(args: string[]): Promise<{ code: number; output: string }> {
+/**
+ * One child `ekipl train`, in a process group of its own: a Ctrl-C at the terminal reaches the ablation
+ * alone, which passes it on once (`signal`), so a child never takes it for the second, quit-at-once one.
+ */
+function runChild(
+  args: string[],
+  signal: AbortSignal | undefined,
+): Promise<{ code: number; output: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const stop = () => child.kill('SIGINT');
+    if (signal?.aborted === true) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+    // The ablation quitting at once (a second Ctrl-C) takes its runs with it: theirs is a second SIGINT.
+    process.on('exit', stop);
     let output = '';
     child.stdout.on('data', (chunk) => {
       output += chunk;
@@ -290,7 +326,11 @@ function runChild(args: string[]): Promise<{ code: number; output: string }> {
     child.stderr.on('data', (chunk) => {
       output += chunk;
     });
-    child.on('close', (code) => done({ code: code ?? 1, output }));
+    child.on('close', (code) => {
+      signal?.removeEventListener('abort', stop);
+      process.removeListener('exit', stop);
+      done({ code: code ?? 1, output });
+    });
   });
 }
 
@@ -341,7 +381,7 @@ async function summarise(runs: readonly AblationRun[]): Promise<{ markdown: stri
   )?.arm;
   const baselineFinal = new Map<string, number>();
   if (baselineArm !== undefined) {
-    const baselineRuns = (byArm.get(baselineArm) ?? []).filter((run) => run.state !== 'failed');
+    const baselineRuns = (byArm.get(baselineArm) ?? []).filter(measured);
     const lasts = await Promise.all(baselineRuns.map(async (run) => (await evaluations(run.directory)).last));
     for (const key of new Set(lasts.flatMap((last) => Object.keys(last)))) {
       if (key.endsWith('/accuracy'))
@@ -350,7 +390,7 @@ async function summarise(runs: readonly AblationRun[]): Promise<{ markdown: stri
   }
   const reachKeys = [...baselineFinal.keys()].sort();
   for (const [arm, armRuns] of byArm) {
-    const done = armRuns.filter((run) => run.state !== 'failed');
+    const done = armRuns.filter(measured);
     const results = await Promise.all(done.map((run) => evaluations(run.directory)));
     const batchSizes = await Promise.all(done.map((run) => runBatchSize(run.directory)));
     // Prompts seen until an evaluation first matched the baseline's final accuracy (Fig. 3's question).
@@ -464,6 +504,15 @@ export default defineCommand({
     set: { type: 'string', description: 'Override a config field in every run, path=value (repeatable)' },
   },
   async run({ args, rawArgs }) {
+    const controller = new AbortController();
+    const stop = () => {
+      process.stderr.write(
+        '\nstopping: no run starts; those in progress finish their step and checkpoint (Ctrl-C again to quit at once)\n',
+      );
+      controller.abort();
+      process.once('SIGINT', () => process.exit(130));
+    };
+    process.once('SIGINT', stop);
     try {
       const result = await ablate({
         config: args.config,
@@ -475,7 +524,17 @@ export default defineCommand({
         ...(args.out === undefined ? {} : { out: args.out }),
         overrides: setFlags(rawArgs),
         log: (line) => process.stderr.write(`${line}\n`),
+        signal: controller.signal,
       });
+      if (result.interrupted) {
+        const count = (state: AblationRun['state']) =>
+          result.runs.filter((run) => run.state === state).length;
+        process.stderr.write(
+          `stopped: ${count('finished') + count('skipped')} runs finished, ${count('interrupted')} stopped at a checkpoint, ${count('failed')} failed; the same command again goes on from there: ${result.directory}\n`,
+        );
+        process.exitCode = 130;
+        return;
+      }
       process.stdout.write(result.summary);
       const failed = result.runs.filter((run) => run.state === 'failed');
       process.stderr.write(
@@ -484,6 +543,8 @@ export default defineCommand({
       if (failed.length > 0) process.exitCode = 1;
     } catch (error) {
       process.exitCode = reportCommandError(error);
+    } finally {
+      process.removeListener('SIGINT', stop);
     }
   },
 });

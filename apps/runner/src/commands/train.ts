@@ -109,6 +109,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         `${config.run.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
       ),
   );
+  // A new run into a folder that holds one would append its lines to the old run's files.
+  if (options.resume !== true && existsSync(join(runDirectory, 'config.yaml'))) {
+    throw new ConfigError([
+      {
+        path: '--out',
+        message: `${runDirectory} already holds a run (config.yaml): give --resume to go on with it, or another --out (or remove the folder to start it over)`,
+      },
+    ]);
+  }
   // A resumed run goes on with the config that made it, or its weights are no uninterrupted run's.
   if (options.resume === true) {
     // A mistyped --out would otherwise start a new run where the user meant to continue one.
