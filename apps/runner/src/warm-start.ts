@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type {
   Prompt,
@@ -15,15 +15,30 @@ import { scheduledLearningRate, warmStartBatchSize } from '@ekipl/core';
 import { batchesOf } from './batches.js';
 import { imageReliance } from './image-reliance.js';
 import { version } from './version.js';
+import { writeAtomically } from './write-atomically.js';
 
 /** Teacher answers the image-reliance figure is measured on at each warm-start report. */
 const relianceProbe = 16;
 
+/** Where a warm start keeps its periodic checkpoint (`step-N/`), and how often it writes one. */
+export interface WarmStartCheckpoints {
+  folder: string;
+  every: number;
+}
+
+/** What a warm-start checkpoint holds besides the policy's own files. */
+interface WarmStartState {
+  step: number;
+  droppedTotal: number;
+}
+
 /**
  * Supervised steps on a teacher sampler's answers (the warm start): one answer per task, from
  * `warmStart.teacher` (its own sampler entry, or an auxiliary sampler's name) or the first auxiliary
- * sampler. Logged as `warmstart/loss` in
- * `metricsFile`. True when every step ran and something was learnt.
+ * sampler. Logged as `warmstart/loss` in `metricsFile`. With `checkpoints`, it writes one every
+ * `every` steps and first goes on from the newest one there, exactly as if it had never stopped (the
+ * teacher's draws and the data derive from the seed and the step). True when every step ran and
+ * something was learnt.
  */
 export async function runWarmStart(
   components: RunComponents,
@@ -34,6 +49,7 @@ export async function runWarmStart(
   log: (line: string) => void,
   progress: { step: number; lastUpdate?: string },
   signal: AbortSignal | undefined,
+  checkpoints?: WarmStartCheckpoints,
 ): Promise<boolean> {
   const { policy } = components;
   const teacher =
@@ -44,7 +60,29 @@ export async function runWarmStart(
   if (policy.supervisedStep === undefined || teacher === undefined) return false;
   const batches = batchesOf(components.dataset, 'train', warmStartBatchSize(config));
   let droppedTotal = 0;
-  for (let index = 1; index <= config.warmStart.steps && signal?.aborted !== true; index++) {
+  let first = 1;
+  const resumed =
+    checkpoints === undefined ? undefined : await loadWarmStartCheckpoint(checkpoints, components);
+  if (resumed !== undefined) {
+    ({ droppedTotal } = resumed);
+    first = resumed.step + 1;
+    progress.lastUpdate = `warm-start step ${resumed.step}`;
+    for (let skipped = 0; skipped < resumed.step; skipped++) await batches.next();
+    // Lines of steps after the checkpoint are redone.
+    const text = await readFile(metricsFile, 'utf8').catch(() => '');
+    const kept = text
+      .split('\n')
+      .filter(
+        (line) =>
+          line.trim() !== '' &&
+          ((JSON.parse(line) as { warmStartStep?: number }).warmStartStep ?? 0) <= resumed.step,
+      );
+    await writeAtomically(metricsFile, kept.length === 0 ? '' : `${kept.join('\n')}\n`);
+    log(
+      `warm start: going on from step ${resumed.step} of ${config.warmStart.steps} (${checkpoints!.folder})`,
+    );
+  }
+  for (let index = first; index <= config.warmStart.steps && signal?.aborted !== true; index++) {
     progress.step = index;
     const tasks = await batches.next();
     const requests = tasks.map((task) => ({ prompt: renderPrompt(task), task }));
@@ -109,8 +147,53 @@ export async function runWarmStart(
           `${droppedTotal > 0 ? `; ${droppedTotal} answers longer than maxCompletionLength skipped so far` : ''})`,
       );
     }
+    if (
+      checkpoints !== undefined &&
+      checkpoints.every > 0 &&
+      index % checkpoints.every === 0 &&
+      index < config.warmStart.steps
+    ) {
+      await writeWarmStartCheckpoint(checkpoints, components, { step: index, droppedTotal });
+    }
   }
   return signal?.aborted !== true && progress.lastUpdate !== undefined;
+}
+
+const warmStartCheckpointPrefix = 'step-';
+
+/** The newest warm-start checkpoint in `folder`, loaded into the policy; undefined when there is none. */
+async function loadWarmStartCheckpoint(
+  checkpoints: WarmStartCheckpoints,
+  components: RunComponents,
+): Promise<WarmStartState | undefined> {
+  if (components.policy.load === undefined) return undefined;
+  const steps = (await readdir(checkpoints.folder).catch(() => [] as string[]))
+    .filter((name) => new RegExp(`^${warmStartCheckpointPrefix}\\d+$`).test(name))
+    .map((name) => Number(name.slice(warmStartCheckpointPrefix.length)));
+  if (steps.length === 0) return undefined;
+  const directory = join(checkpoints.folder, `${warmStartCheckpointPrefix}${Math.max(...steps)}`);
+  await components.policy.load(directory);
+  return JSON.parse(await readFile(join(directory, 'warm-start-state.json'), 'utf8')) as WarmStartState;
+}
+
+/** A warm-start checkpoint, written to a temporary folder and renamed; it replaces the older one. */
+async function writeWarmStartCheckpoint(
+  checkpoints: WarmStartCheckpoints,
+  components: RunComponents,
+  state: WarmStartState,
+): Promise<void> {
+  if (components.policy.save === undefined || components.policy.load === undefined) return;
+  const partial = join(checkpoints.folder, `.${warmStartCheckpointPrefix}${state.step}.partial`);
+  await rm(partial, { recursive: true, force: true });
+  await components.policy.save(partial);
+  await writeAtomically(join(partial, 'warm-start-state.json'), `${JSON.stringify(state)}\n`);
+  const final = join(checkpoints.folder, `${warmStartCheckpointPrefix}${state.step}`);
+  await rename(partial, final);
+  for (const name of await readdir(checkpoints.folder)) {
+    if (name.startsWith(warmStartCheckpointPrefix) && name !== `${warmStartCheckpointPrefix}${state.step}`) {
+      await rm(join(checkpoints.folder, name), { recursive: true, force: true });
+    }
+  }
 }
 
 /**
@@ -156,25 +239,29 @@ export async function findWarmStart(folder: string, key: string): Promise<string
 
 /**
  * Runs the warm start and stores it under `folder/key` (written to a temporary folder and renamed, so
- * a cached warm start is always whole): `checkpoint/` and its `metrics.jsonl`. Returns the folder, or
- * undefined when nothing was trained (stopped early, or no teacher).
+ * a cached warm start is always whole): `checkpoint/` and its `metrics.jsonl`. The temporary folder
+ * holds its periodic checkpoint (`checkpoints/`, handed to `train`); one left by a process that died is
+ * taken over, so a killed warm start goes on from its checkpoint. Returns the folder, or undefined when
+ * nothing was trained (stopped early, or no teacher).
  */
 export async function storeWarmStart(
   folder: string,
   key: string,
   components: RunComponents,
-  train: (metricsFile: string) => Promise<boolean>,
+  train: (metricsFile: string, checkpointFolder: string) => Promise<boolean>,
 ): Promise<string | undefined> {
   const partial = join(folder, `.${key}.${process.pid}.partial`);
   await rm(partial, { recursive: true, force: true });
-  await mkdir(partial, { recursive: true });
+  await adoptAbandoned(folder, key, partial);
+  await mkdir(join(partial, 'checkpoints'), { recursive: true });
   try {
-    const complete = await train(join(partial, 'metrics.jsonl'));
+    const complete = await train(join(partial, 'metrics.jsonl'), join(partial, 'checkpoints'));
     if (!complete || components.policy.save === undefined) {
       await rm(partial, { recursive: true, force: true });
       return undefined;
     }
     await components.policy.save(join(partial, 'checkpoint'));
+    await rm(join(partial, 'checkpoints'), { recursive: true, force: true });
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
     throw error;
@@ -183,6 +270,40 @@ export async function storeWarmStart(
   await rm(directory, { recursive: true, force: true });
   await rename(partial, directory);
   return directory;
+}
+
+/**
+ * The temporary folders of this key's warm starts whose process is gone: the one that got furthest (by
+ * its checkpoint's step) becomes `partial`, the others are removed. A folder of a live process (another
+ * run training the same warm start now) is left alone.
+ */
+async function adoptAbandoned(folder: string, key: string, partial: string): Promise<void> {
+  const pattern = new RegExp(`^\\.${key}\\.(\\d+)\\.partial$`);
+  const abandoned: { directory: string; step: number }[] = [];
+  for (const name of await readdir(folder).catch(() => [] as string[])) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+    const directory = join(folder, name);
+    const steps = (await readdir(join(directory, 'checkpoints')).catch(() => [] as string[]))
+      .filter((entry) => /^step-\d+$/.test(entry))
+      .map((entry) => Number(entry.slice('step-'.length)));
+    abandoned.push({ directory, step: Math.max(0, ...steps) });
+  }
+  abandoned.sort((a, b) => b.step - a.step);
+  const [furthest, ...rest] = abandoned;
+  if (furthest !== undefined && furthest.step > 0) await rename(furthest.directory, partial);
+  else if (furthest !== undefined) rest.push(furthest);
+  for (const { directory } of rest) await rm(directory, { recursive: true, force: true });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, owned by someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Appends a cached warm start's metric lines to a run's metrics.jsonl, so the run shows its warm start. */

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -17,6 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { evaluationChange, train } from '../src/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ekipl-train-'));
+const bin = join(import.meta.dirname, '..', 'dist', 'bin.js');
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const secret = 'sk-test-TRAIN-SECRET-31337';
 /** A policy small enough for a few steps in a test. */
@@ -356,6 +358,56 @@ objective: { maxCompletionLength: 200 }
     const other = await sft({ config: file, overrides: ['run.seed=5'] });
     expect(other.key).not.toBe(stored.key);
   });
+
+  it('a warm start killed after a checkpoint goes on from it when run again, to the bytes of one never stopped', async () => {
+    const folder = mkdtempSync(join(scratch, 'killed-sft-'));
+    const file = join(folder, 'run.yaml');
+    writeFileSync(
+      file,
+      `
+run: { name: killed, seed: 4, steps: 0, batchSize: 1, groupSize: 2, checkpointEvery: 3 }
+dataset: { use: synthetic-counting, options: { imageSize: 16 } }
+policy: { use: tfjs, options: { workers: 1, size: ${tinySize} } }
+auxiliary: [{ use: oracle, name: expert, samples: 1, options: { accuracy: 1, style: terse } }]
+warmStart: { steps: 40, batchSize: 2 }
+objective: { maxCompletionLength: 200 }
+`,
+    );
+    const { sft } = await import('../src/index.js');
+    const uninterrupted = await sft({ config: file, overrides: ['run.outputDir=uninterrupted'] });
+    // The same warm start in a child process, killed (SIGKILL: no handler runs) once it has a checkpoint.
+    const cache = join(folder, 'runs', 'warm-starts');
+    const child = spawn(process.execPath, [bin, 'sft', '-c', file], { stdio: 'ignore' });
+    const exited = new Promise((done) => child.on('exit', done));
+    const partial = join(cache, `.${uninterrupted.key}.${child.pid}.partial`);
+    while (!existsSync(join(partial, 'checkpoints', 'step-6', 'warm-start-state.json'))) {
+      await new Promise((wait) => setTimeout(wait, 5));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    expect(existsSync(join(cache, uninterrupted.key))).toBe(false); // it did not get to finish
+
+    const lines: string[] = [];
+    const resumed = await sft({ config: file, log: (line) => lines.push(line) });
+    expect(resumed.trained).toBe(true);
+    expect(
+      lines.some((line) =>
+        /^warm start: going on from step (6|9|12|15|18|21|24|27|30|33|36) of 40 /.test(line),
+      ),
+    ).toBe(true);
+    for (const name of [
+      'checkpoint/model.safetensors',
+      'checkpoint/optimizer.safetensors',
+      'metrics.jsonl',
+    ]) {
+      expect(
+        readFileSync(join(resumed.directory, name)).equals(readFileSync(join(uninterrupted.directory, name))),
+      ).toBe(true);
+    }
+    // Nothing of the killed one is left behind, and the stored warm start holds no periodic checkpoint.
+    expect(readdirSync(cache)).toEqual([uninterrupted.key]);
+    expect(existsSync(join(resumed.directory, 'checkpoints'))).toBe(false);
+  }, 120_000);
 });
 
 describe('RL after a warm start or from a checkpoint', () => {

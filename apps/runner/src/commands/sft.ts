@@ -59,8 +59,11 @@ export async function sft(options: SftOptions): Promise<SftResult> {
     try {
       const progress = { step: 0 };
       const renderPrompt = createPromptTemplate(config.prompt);
-      directory = await storeWarmStart(folder, key, components, (metricsFile) =>
-        runWarmStart(components, renderPrompt, config, metricsFile, random, log, progress, undefined),
+      directory = await storeWarmStart(folder, key, components, (metricsFile, checkpointFolder) =>
+        runWarmStart(components, renderPrompt, config, metricsFile, random, log, progress, undefined, {
+          folder: checkpointFolder,
+          every: config.run.checkpointEvery,
+        }),
       );
     } finally {
       await disposeComponents(components);

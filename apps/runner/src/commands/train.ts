@@ -462,8 +462,20 @@ async function warmStartOnce(
 ): Promise<void> {
   const { config } = resolved;
   const metricsFile = join(runDirectory, 'metrics.jsonl');
-  const train = (file: string) =>
-    runWarmStart(components, renderPrompt, config, file, random, log, progress, signal);
+  const train = (file: string, checkpointFolder?: string) =>
+    runWarmStart(
+      components,
+      renderPrompt,
+      config,
+      file,
+      random,
+      log,
+      progress,
+      signal,
+      checkpointFolder === undefined
+        ? undefined
+        : { folder: checkpointFolder, every: config.run.checkpointEvery },
+    );
   if (!config.run.reuseWarmStart || components.policy.load === undefined) {
     await train(metricsFile);
     return;

@@ -61,7 +61,9 @@ export const runSchema = z.strictObject({
     .int()
     .nonnegative()
     .default(50)
-    .describe('Write a checkpoint every this many steps under `<run>/checkpoints/` (0: only the final one).'),
+    .describe(
+      'Write a checkpoint every this many steps under `<run>/checkpoints/` (0: only the final one); a warm start writes one as often, which a killed warm start goes on from.',
+    ),
   keepCheckpoints: z
     .int()
     .positive()
