@@ -9,6 +9,7 @@ import {
   type ValidatedConfig,
 } from '@ekipl/core';
 import { parse } from 'yaml';
+import { writeAtomically } from './write-atomically.js';
 
 /** The records of a JSON-lines file of a run (metrics.jsonl, samples.jsonl); none when it is absent. */
 export async function readJsonLines(file: string): Promise<Record<string, unknown>[]> {
@@ -17,6 +18,15 @@ export async function readJsonLines(file: string): Promise<Record<string, unknow
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Rewrites a JSON-lines file with only the records `keep` accepts (a resume cutting a run's files back). */
+export async function keepJsonLines(
+  file: string,
+  keep: (record: Record<string, unknown>) => boolean,
+): Promise<void> {
+  const kept = (await readJsonLines(file)).filter(keep).map((record) => JSON.stringify(record));
+  await writeAtomically(file, kept.length === 0 ? '' : `${kept.join('\n')}\n`);
 }
 
 /** The metrics.jsonl lines of a run's evaluations (`eval/...` keys, at their `step`), oldest first. */

@@ -13,9 +13,10 @@ import type {
 } from '@ekipl/core';
 import { scheduledLearningRate, warmStartBatchSize } from '@ekipl/core';
 import { batchesOf } from './batches.js';
+import { checkpointSteps, loadNewestCheckpoint, writeCheckpoint } from './checkpoints.js';
 import { imageReliance } from './image-reliance.js';
+import { keepJsonLines } from './run-files.js';
 import { version } from './version.js';
-import { writeAtomically } from './write-atomically.js';
 
 /** Teacher answers the image-reliance figure is measured on at each warm-start report. */
 const relianceProbe = 16;
@@ -26,7 +27,8 @@ export interface WarmStartCheckpoints {
   every: number;
 }
 
-/** What a warm-start checkpoint holds besides the policy's own files. */
+/** What a warm-start checkpoint holds besides the policy's own files (`warm-start-state.json`). */
+const warmStartStateFile = 'warm-start-state.json';
 interface WarmStartState {
   step: number;
   droppedTotal: number;
@@ -62,22 +64,16 @@ export async function runWarmStart(
   let droppedTotal = 0;
   let first = 1;
   const resumed =
-    checkpoints === undefined ? undefined : await loadWarmStartCheckpoint(checkpoints, components);
+    checkpoints === undefined
+      ? undefined
+      : (await loadNewestCheckpoint<WarmStartState>(checkpoints.folder, policy, warmStartStateFile))?.state;
   if (resumed !== undefined) {
     ({ droppedTotal } = resumed);
     first = resumed.step + 1;
     progress.lastUpdate = `warm-start step ${resumed.step}`;
     for (let skipped = 0; skipped < resumed.step; skipped++) await batches.next();
     // Lines of steps after the checkpoint are redone.
-    const text = await readFile(metricsFile, 'utf8').catch(() => '');
-    const kept = text
-      .split('\n')
-      .filter(
-        (line) =>
-          line.trim() !== '' &&
-          ((JSON.parse(line) as { warmStartStep?: number }).warmStartStep ?? 0) <= resumed.step,
-      );
-    await writeAtomically(metricsFile, kept.length === 0 ? '' : `${kept.join('\n')}\n`);
+    await keepJsonLines(metricsFile, (record) => ((record['warmStartStep'] as number) ?? 0) <= resumed.step);
     log(
       `warm start: going on from step ${resumed.step} of ${config.warmStart.steps} (${checkpoints!.folder})`,
     );
@@ -153,47 +149,11 @@ export async function runWarmStart(
       index % checkpoints.every === 0 &&
       index < config.warmStart.steps
     ) {
-      await writeWarmStartCheckpoint(checkpoints, components, { step: index, droppedTotal });
+      const state: WarmStartState = { step: index, droppedTotal };
+      await writeCheckpoint(checkpoints.folder, index, policy, warmStartStateFile, state, 1);
     }
   }
   return signal?.aborted !== true && progress.lastUpdate !== undefined;
-}
-
-const warmStartCheckpointPrefix = 'step-';
-
-/** The newest warm-start checkpoint in `folder`, loaded into the policy; undefined when there is none. */
-async function loadWarmStartCheckpoint(
-  checkpoints: WarmStartCheckpoints,
-  components: RunComponents,
-): Promise<WarmStartState | undefined> {
-  if (components.policy.load === undefined) return undefined;
-  const steps = (await readdir(checkpoints.folder).catch(() => [] as string[]))
-    .filter((name) => new RegExp(`^${warmStartCheckpointPrefix}\\d+$`).test(name))
-    .map((name) => Number(name.slice(warmStartCheckpointPrefix.length)));
-  if (steps.length === 0) return undefined;
-  const directory = join(checkpoints.folder, `${warmStartCheckpointPrefix}${Math.max(...steps)}`);
-  await components.policy.load(directory);
-  return JSON.parse(await readFile(join(directory, 'warm-start-state.json'), 'utf8')) as WarmStartState;
-}
-
-/** A warm-start checkpoint, written to a temporary folder and renamed; it replaces the older one. */
-async function writeWarmStartCheckpoint(
-  checkpoints: WarmStartCheckpoints,
-  components: RunComponents,
-  state: WarmStartState,
-): Promise<void> {
-  if (components.policy.save === undefined || components.policy.load === undefined) return;
-  const partial = join(checkpoints.folder, `.${warmStartCheckpointPrefix}${state.step}.partial`);
-  await rm(partial, { recursive: true, force: true });
-  await components.policy.save(partial);
-  await writeAtomically(join(partial, 'warm-start-state.json'), `${JSON.stringify(state)}\n`);
-  const final = join(checkpoints.folder, `${warmStartCheckpointPrefix}${state.step}`);
-  await rename(partial, final);
-  for (const name of await readdir(checkpoints.folder)) {
-    if (name.startsWith(warmStartCheckpointPrefix) && name !== `${warmStartCheckpointPrefix}${state.step}`) {
-      await rm(join(checkpoints.folder, name), { recursive: true, force: true });
-    }
-  }
 }
 
 /**
@@ -284,15 +244,17 @@ async function adoptAbandoned(folder: string, key: string, partial: string): Pro
     const pid = Number(pattern.exec(name)?.[1]);
     if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
     const directory = join(folder, name);
-    const steps = (await readdir(join(directory, 'checkpoints')).catch(() => [] as string[]))
-      .filter((entry) => /^step-\d+$/.test(entry))
-      .map((entry) => Number(entry.slice('step-'.length)));
-    abandoned.push({ directory, step: Math.max(0, ...steps) });
+    abandoned.push({
+      directory,
+      step: Math.max(0, ...(await checkpointSteps(join(directory, 'checkpoints')))),
+    });
   }
   abandoned.sort((a, b) => b.step - a.step);
   const [furthest, ...rest] = abandoned;
-  if (furthest !== undefined && furthest.step > 0) await rename(furthest.directory, partial);
-  else if (furthest !== undefined) rest.push(furthest);
+  if (furthest !== undefined && furthest.step > 0) {
+    // Another process starting the same warm start at this moment may take it first: then start afresh.
+    await rename(furthest.directory, partial).catch(() => {});
+  } else if (furthest !== undefined) rest.push(furthest);
   for (const { directory } of rest) await rm(directory, { recursive: true, force: true });
 }
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type BuiltinPlugin,
@@ -25,11 +25,12 @@ import {
 } from '@ekipl/core';
 import { defineCommand } from 'citty';
 import { batchesOf } from '../batches.js';
+import { loadNewestCheckpoint, writeCheckpoint } from '../checkpoints.js';
 import { evaluatePolicy, evaluationMetrics } from '../evaluation.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { progressFor, progressLine, type StepProgress } from '../progress.js';
 import { reportCommandError } from '../report-error.js';
-import { configChanges, evaluationLines, readJsonLines, runStatus } from '../run-files.js';
+import { configChanges, evaluationLines, keepJsonLines, readJsonLines, runStatus } from '../run-files.js';
 import { writeSampleImages } from '../sample-images.js';
 import { setFlags } from '../set-flags.js';
 import { version } from '../version.js';
@@ -304,10 +305,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const periodic = config.run.checkpointEvery > 0 && index % config.run.checkpointEvery === 0;
       // A stopped run checkpoints where it stopped, so that --resume goes on from there.
       if ((periodic || stopped) && index < steps) {
+        // Every random stream of a step derives from the run seed and the step number, so weights,
+        // optimiser and these numbers are all a resume needs.
         await writeCheckpoint(
-          runDirectory,
-          components,
-          { step: index, costTotal, auxiliary: auxiliaryStates(components) },
+          join(runDirectory, 'checkpoints'),
+          index,
+          components.policy,
+          runStateFile,
+          { step: index, costTotal, auxiliary: auxiliaryStates(components) } satisfies RunState,
           config.run.keepCheckpoints,
         );
       }
@@ -342,7 +347,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   return { runDirectory, steps: completed, evaluation, interrupted };
 }
 
-/** What a periodic checkpoint holds besides the policy's own files. */
+/** What a periodic checkpoint holds besides the policy's own files (`run-state.json`). */
+const runStateFile = 'run-state.json';
 interface RunState {
   /** The last step whose update the weights hold. */
   step: number;
@@ -358,42 +364,6 @@ function auxiliaryStates(components: RunComponents): Record<string, Record<strin
       sampler.saveState === undefined ? [] : [[name, sampler.saveState()]],
     ),
   );
-}
-
-const checkpointPrefix = 'step-';
-
-/**
- * `<run>/checkpoints/step-N`: the policy's files and `run-state.json`, written to a temporary folder
- * and renamed, so a checkpoint is whole or absent; only the newest `keep` are kept. Every random stream
- * of a step derives from the run seed and the step number, so weights, optimiser and these numbers are
- * all a resume needs.
- */
-async function writeCheckpoint(
-  runDirectory: string,
-  components: RunComponents,
-  state: RunState,
-  keep: number,
-): Promise<void> {
-  if (components.policy.save === undefined) return;
-  const folder = join(runDirectory, 'checkpoints');
-  const partial = join(folder, `.${checkpointPrefix}${state.step}.partial`);
-  await rm(partial, { recursive: true, force: true });
-  await components.policy.save(partial);
-  await writeAtomically(join(partial, 'run-state.json'), `${JSON.stringify(state)}\n`);
-  const final = join(folder, `${checkpointPrefix}${state.step}`);
-  await rm(final, { recursive: true, force: true });
-  await rename(partial, final);
-  const steps = (await checkpointSteps(folder)).sort((a, b) => b - a);
-  for (const old of steps.slice(keep)) {
-    await rm(join(folder, `${checkpointPrefix}${old}`), { recursive: true, force: true });
-  }
-}
-
-async function checkpointSteps(folder: string): Promise<number[]> {
-  const names = await readdir(folder).catch(() => [] as string[]);
-  return names
-    .filter((name) => name.startsWith(checkpointPrefix) && /^\d+$/.test(name.slice(checkpointPrefix.length)))
-    .map((name) => Number(name.slice(checkpointPrefix.length)));
 }
 
 /** The run's files written a line per step or evaluation, which a resume cuts back to its checkpoint. */
@@ -412,23 +382,21 @@ async function resumeFrom(
   log: (line: string) => void,
 ): Promise<RunState | undefined> {
   const folder = join(runDirectory, 'checkpoints');
-  const newest = Math.max(-1, ...(await checkpointSteps(folder)));
-  if (newest < 0 || components.policy.load === undefined) {
+  const newest = await loadNewestCheckpoint<RunState>(folder, components.policy, runStateFile);
+  if (newest === undefined) {
     log(`no checkpoint under ${folder}: starting the run over`);
     await Promise.all(runLogs.map((name) => rm(join(runDirectory, name), { force: true })));
     return undefined;
   }
-  const directory = join(folder, `${checkpointPrefix}${newest}`);
-  await components.policy.load(directory);
-  const state = JSON.parse(await readFile(join(directory, 'run-state.json'), 'utf8')) as RunState;
+  const { directory, state } = newest;
   for (const { name, sampler } of components.auxiliary) {
     const saved = state.auxiliary?.[name];
     if (saved !== undefined) sampler.loadState?.(saved);
   }
   // Lines written after the checkpoint are redone: warm-start lines and lines up to its step stay.
   const scheduled = evalEvery > 0 && state.step % evalEvery === 0;
-  const keepLine = (name: string, line: string) => {
-    const record = JSON.parse(line) as Record<string, unknown> & { step?: number; warmStartStep?: number };
+  const keepRecord = (name: string, line: Record<string, unknown>) => {
+    const record = line as { step?: number; warmStartStep?: number };
     if (record.warmStartStep !== undefined) return true;
     if (record.step === undefined || record.step > state.step) return false;
     const isEvaluation =
@@ -436,10 +404,7 @@ async function resumeFrom(
     return record.step < state.step || scheduled || !isEvaluation;
   };
   for (const name of runLogs) {
-    const file = join(runDirectory, name);
-    const text = await readFile(file, 'utf8').catch(() => '');
-    const kept = text.split('\n').filter((line) => line.trim() !== '' && keepLine(name, line));
-    await writeAtomically(file, kept.length === 0 ? '' : `${kept.join('\n')}\n`);
+    await keepJsonLines(join(runDirectory, name), (record) => keepRecord(name, record));
   }
   log(`resuming from ${directory} (step ${state.step})`);
   return state;
