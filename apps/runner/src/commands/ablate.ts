@@ -14,6 +14,7 @@ import { defineCommand } from 'citty';
 import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import { binPath } from '../bin-path.js';
 import { builtinPlugins } from '../builtin-plugins.js';
+import { stopOnInterrupt } from '../interrupt.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { reportCommandError } from '../report-error.js';
 import { configChanges, readJsonLines, runBatchSize, runStatus } from '../run-files.js';
@@ -504,15 +505,9 @@ export default defineCommand({
     set: { type: 'string', description: 'Override a config field in every run, path=value (repeatable)' },
   },
   async run({ args, rawArgs }) {
-    const controller = new AbortController();
-    const stop = () => {
-      process.stderr.write(
-        '\nstopping: no run starts; those in progress finish their step and checkpoint (Ctrl-C again to quit at once)\n',
-      );
-      controller.abort();
-      process.once('SIGINT', () => process.exit(130));
-    };
-    process.once('SIGINT', stop);
+    const interrupt = stopOnInterrupt(
+      'stopping: no run starts; those in progress finish their step and checkpoint',
+    );
     try {
       const result = await ablate({
         config: args.config,
@@ -524,7 +519,7 @@ export default defineCommand({
         ...(args.out === undefined ? {} : { out: args.out }),
         overrides: setFlags(rawArgs),
         log: (line) => process.stderr.write(`${line}\n`),
-        signal: controller.signal,
+        signal: interrupt.signal,
       });
       if (result.interrupted) {
         const count = (state: AblationRun['state']) =>
@@ -544,7 +539,7 @@ export default defineCommand({
     } catch (error) {
       process.exitCode = reportCommandError(error);
     } finally {
-      process.removeListener('SIGINT', stop);
+      interrupt.release();
     }
   },
 });

@@ -27,6 +27,7 @@ import { defineCommand } from 'citty';
 import { batchesOf } from '../batches.js';
 import { loadNewestCheckpoint, writeCheckpoint } from '../checkpoints.js';
 import { evaluatePolicy, evaluationMetrics } from '../evaluation.js';
+import { stopOnInterrupt } from '../interrupt.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { progressFor, progressLine, type StepProgress } from '../progress.js';
 import { reportCommandError } from '../report-error.js';
@@ -571,15 +572,9 @@ export default defineCommand({
     report: { type: 'boolean', description: "Write the run's report.html into its directory at the end" },
   },
   async run({ args, rawArgs }) {
-    const controller = new AbortController();
-    const stop = () => {
-      process.stderr.write(
-        '\ninterrupted: finishing this step, then evaluating and writing a checkpoint (Ctrl-C again to quit at once)\n',
-      );
-      controller.abort();
-      process.once('SIGINT', () => process.exit(130));
-    };
-    process.once('SIGINT', stop);
+    const interrupt = stopOnInterrupt(
+      'interrupted: finishing this step, then writing a checkpoint and evaluating',
+    );
     // A progress bar on a terminal, plain lines in CI and pipes.
     const view = progressFor(process.stderr);
     try {
@@ -604,7 +599,7 @@ export default defineCommand({
         resume: args.resume === true,
         log: (line) => view.log(line),
         onStep: (progress) => view.step(progress),
-        signal: controller.signal,
+        signal: interrupt.signal,
       });
       view.stop();
       process.stdout.write(
@@ -629,7 +624,7 @@ export default defineCommand({
       process.exitCode = reportCommandError(error);
     } finally {
       view.stop();
-      process.removeListener('SIGINT', stop);
+      interrupt.release();
     }
   },
 });
