@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import type { PolicyBackend } from '@ekipl/core';
 import { writeAtomically } from './write-atomically.js';
 
-/**
- * Periodic checkpoints, `<folder>/step-N/`: the policy's files and one JSON file of what else a resume
- * needs (`stateFile`). Shared by RL runs (`<run>/checkpoints/`) and warm starts (their temporary folder).
- */
+// Periodic checkpoints, `<folder>/step-N/`: the policy's files and one JSON file of what else a resume
+// needs (`stateFile`). Shared by RL runs (`<run>/checkpoints/`) and warm starts (their temporary folder).
+
 const prefix = 'step-';
 
 /** The steps of the checkpoints in `folder`; none when it does not exist. */
@@ -18,7 +17,7 @@ export async function checkpointSteps(folder: string): Promise<number[]> {
 }
 
 /** `<folder>/step-N`. */
-export function checkpointFolder(folder: string, step: number): string {
+function checkpointFolder(folder: string, step: number): string {
   return join(folder, `${prefix}${step}`);
 }
 
